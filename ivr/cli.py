@@ -53,9 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="DIR", help="folder holding flows/ and schedules/")
-    for register in COMMANDS:
+    for register in _commands():
         register(sub, common)
     return parser
+
+
+def _commands() -> list[Callable[[Any, argparse.ArgumentParser], None]]:
+    # Imported here: those modules build on this one's helpers.
+    from ivr import calls_cli, flow_cli
+
+    return [*COMMANDS, flow_cli.register, calls_cli.register]
 
 
 def load_config(args: argparse.Namespace, prove_coverage: bool = True) -> config_module.Config:

@@ -25,6 +25,17 @@ def to_e164(text: str, region: str = REGION) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def caller_number(text: str) -> str | None:
+    """A caller's number in E.164 if it is a real one (any country); None when withheld."""
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def display(e164: str) -> str:
     """The national format a caller would write down: '0300 456 0108'."""
     parsed = phonenumbers.parse(e164, None)
@@ -37,12 +48,13 @@ def spoken(e164: str) -> str:
     return ", ".join(" ".join(_DIGIT_WORDS[d] for d in group if d.isdigit()) for group in groups)
 
 
+_SYMBOL_WORDS = {"@": " at ", ".": " dot ", "/": " slash ", "-": " dash ", "_": " underscore "}
+
+
 def spoken_address(text: str) -> str:
-    """An email or web address read so that it can be written down."""
-    words = []
-    for part in text.replace("@", " at ").replace(".", " dot ").split():
-        words.append(part)
-    return " ".join(words)
+    """An email or web address read so that it can be written down: 'w w w dot ...'."""
+    spelt = "".join(_SYMBOL_WORDS.get(c, c) for c in text)
+    return " ".join("w w w" if word.lower() == "www" else word for word in spelt.split())
 
 
 def mask(number: str) -> str:

@@ -1,0 +1,72 @@
+"""Verbs to TwiML, built only with twilio.twiml.voice_response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
+
+STATUS_PATH = "/voice/status"
+
+
+def empty() -> str:
+    """A TwiML document that does nothing (for callbacks that need no answer)."""
+    return str(VoiceResponse())
+
+
+def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "", step: int | None = None) -> str:
+    """A TwiML document for `verbs`; relative URLs are made absolute against `base_url`.
+
+    `step` numbers the next request of the call (`n=`), so that two identical-looking steps
+    (a menu repeated twice) stay distinct while Twilio's retries of one request do not.
+    """
+    response = VoiceResponse()
+
+    def absolute(url: str) -> str:
+        if step is not None and url.startswith("/"):
+            url += ("&" if "?" in url else "?") + f"n={step}"
+        return base_url.rstrip("/") + url if url.startswith("/") else url
+
+    for verb in verbs:
+        if isinstance(verb, Say):
+            response.say(verb.text, voice=voice, language=language)
+        elif isinstance(verb, Gather):
+            options = {
+                "action": absolute(verb.action),
+                "method": "POST",
+                "num_digits": verb.num_digits,
+                "timeout": verb.timeout,
+                "finish_on_key": verb.finish_on_key,
+            }
+            if verb.hints is not None:
+                options.update(input="dtmf speech", hints=", ".join(verb.hints), speech_timeout="auto", language=language)
+            with response.gather(**options) as gather:
+                for prompt in verb.prompts:
+                    gather.say(prompt.text, voice=voice, language=language)
+        elif isinstance(verb, Dial):
+            dial_options = {"timeout": verb.timeout, "answer_on_bridge": True}
+            if verb.action:
+                dial_options.update(action=absolute(verb.action), method="POST")
+            if verb.caller_id:
+                dial_options["caller_id"] = verb.caller_id
+            with response.dial(**dial_options) as dial:
+                if verb.screen:
+                    dial.number(
+                        verb.number,
+                        url=absolute(verb.screen),
+                        method="POST",
+                        status_callback=absolute(STATUS_PATH),
+                        status_callback_event="initiated ringing answered completed",
+                        status_callback_method="POST",
+                    )
+                else:
+                    dial.number(verb.number)
+        elif isinstance(verb, Redirect):
+            response.redirect(absolute(verb.url), method="POST")
+        elif isinstance(verb, Hangup):
+            response.hangup()
+        else:  # pragma: no cover - Verb is a closed union
+            raise TypeError(f"not a verb: {verb!r}")
+    return str(response)

@@ -1,0 +1,50 @@
+"""What the call flow asks the telephony layer to do, as plain values (no Twilio here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Speak text to whoever is on this leg of the call."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """Speak `prompts` and collect keys (and speech, if `hints` is not None); a key interrupts."""
+
+    action: str
+    prompts: tuple[Say, ...]
+    num_digits: int = 1
+    timeout: int = 6
+    finish_on_key: str = ""
+    hints: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    """Ring one number; the answerer hears `screen` first and must accept."""
+
+    number: str
+    action: str
+    screen: str
+    caller_id: str | None
+    timeout: int
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Continue the call at another webhook."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """End this leg of the call."""
+
+
+Verb = Say | Gather | Dial | Redirect | Hangup

@@ -1,0 +1,190 @@
+"""Signatures, proxies, and the promise that Twilio never gets an error page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ivr.app import StartupRefused, create_app
+from ivr.config import PROJECT_DIR
+from ivr.flow import CallFlow
+from ivr.web.security import is_signed
+from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
+
+VECTORS = json.loads((PROJECT_DIR.parent / "shared" / "reference" / "twilio-signature-vectors.json").read_text())["vectors"]
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_published_signature_vectors(vector: dict[str, Any]) -> None:
+    """Twilio's own signature examples validate, and a changed parameter does not."""
+    app = Flask(__name__)
+    parts = urlsplit(vector["url"])
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    headers = {"X-Twilio-Signature": vector["expected_signature"]}
+    if parts.username:
+        token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    body: Any = vector["body"].encode() if "body" in vector else vector["params"]
+    tampered: Any = body + b" " if "body" in vector else {**body, next(iter(body)): "tampered"}
+    for data, expected in ((body, True), (tampered, False)):
+        with app.test_request_context(
+            parts.path, method="POST", data=data, headers=headers, base_url=f"{parts.scheme}://{host}",
+            query_string=parts.query, content_type="application/json" if "body" in vector else None,
+        ):
+            assert is_signed(request, vector["auth_token"]) is expected
+
+
+def test_forged_signature_is_refused(twilio: Twilio) -> None:
+    """A signature made with another token gets 403."""
+    forged = Twilio(twilio.client, token="not-the-token")
+    assert forged.post("/voice/wiltshire").status == 403
+
+
+def test_missing_signature_is_refused(twilio: Twilio) -> None:
+    """No X-Twilio-Signature header gets 403, on every webhook."""
+    for path in ("/voice", "/voice/wiltshire", "/voice/wiltshire/input/main", "/voice/status", "/voice/fallback"):
+        assert twilio.post(path, sign=False).status == 403
+
+
+def test_signature_behind_a_tls_proxy(settings: dict[str, Any]) -> None:
+    """Without a public URL set, X-Forwarded-Proto/Host name the URL Twilio signed."""
+    app = create_app({**settings, "IVR_PUBLIC_URL": ""})
+    caller = Twilio(app.test_client())
+    url = "https://phones.council.example/voice/wiltshire"
+    data = caller.params
+    signature = caller.validator.compute_signature(url, data)
+    proxied = {"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "phones.council.example"}
+    ok = app.test_client().post("/voice/wiltshire", data=data, headers=proxied, base_url="http://10.0.0.5:8000")
+    assert ok.status_code == 200
+    validate_twiml(ok.get_data(as_text=True))
+    direct = app.test_client().post("/voice/wiltshire", data=data, headers={"X-Twilio-Signature": signature}, base_url="http://10.0.0.5:8000")
+    assert direct.status_code == 403
+
+
+def test_production_refuses_to_start_without_a_token(settings: dict[str, Any]) -> None:
+    """IVR_ENV=production with no auth token will not start."""
+    with pytest.raises(StartupRefused, match="TWILIO_AUTH_TOKEN"):
+        create_app({**settings, "TWILIO_AUTH_TOKEN": ""})
+
+
+def test_development_mode_says_so_loudly(settings: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    """Development mode without a token serves unsigned webhooks and warns at start."""
+    with caplog.at_level(logging.WARNING):
+        app = create_app({**settings, "TWILIO_AUTH_TOKEN": "", "IVR_ENV": "development"})
+    assert any("DEVELOPMENT MODE" in r.message for r in caplog.records)
+    response = app.test_client().post("/voice/wiltshire", data={"CallSid": "CA1"})
+    assert response.status_code == 200
+
+
+def test_a_bug_inside_a_webhook_still_connects_the_caller(twilio: Twilio, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception in the flow gives 200 TwiML: the warning and a Dial of the child-at-risk route."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    menu = twilio.post("/voice/wiltshire")
+    monkeypatch.setattr(CallFlow, "menu_input", broken)
+    answer = twilio.press(menu, "2")
+    assert answer.status == 200
+    assert "999" in answer.says()[0]
+    assert answer.dialled() == ["+443004560108"]
+
+
+def test_when_routing_itself_fails_the_static_list_is_dialled(twilio: Twilio, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If even the schedule fails, the line's 24/7 numbers are dialled in order."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("schedule broken")
+
+    monkeypatch.setattr(CallFlow, "answer", broken)
+    monkeypatch.setattr(CallFlow, "connect", broken)
+    answer = twilio.post("/voice/wiltshire")
+    assert answer.status == 200 and "999" in answer.says()[0]
+    assert answer.dialled() == ["+443004560108", "+443004560100"]
+
+
+def test_fallback_url_serves_the_static_answer(twilio: Twilio, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/voice/fallback answers without touching the schedule."""
+    from ivr import schedule
+
+    def untouchable(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the fallback must not route")
+
+    monkeypatch.setattr(schedule.ServiceSchedule, "route", untouchable)
+    answer = twilio.post("/voice/fallback?line=hampshire")
+    assert answer.status == 200
+    assert answer.dialled() == ["+443005551384", "+443005551373"]
+    assert "999" in answer.says()[0]
+
+
+def test_unknown_line_or_service_in_the_url_is_answered_safely(twilio: Twilio) -> None:
+    """Paths naming things that do not exist still connect the caller."""
+    assert twilio.post("/voice/nowhere").dialled() == [] and twilio.post("/voice/nowhere").gather() is not None
+    answer = twilio.post("/voice/wiltshire/connect/no-such-service")
+    assert answer.status == 200 and answer.dialled() == ["+443004560108"]
+
+
+def test_broken_config_reload_keeps_the_last_good_one(settings: dict[str, Any], tmp_path: Path) -> None:
+    """An invalid file dropped in is refused; calls go on with the old configuration."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(PROJECT_DIR / "flows", config_dir / "flows")
+    shutil.copytree(PROJECT_DIR / "schedules", config_dir / "schedules")
+    app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
+    caller = Twilio(app.test_client())
+    digest = app.extensions["ivr.live"].current().config.digest
+    schedule = config_dir / "schedules" / "wiltshire.yaml"
+    schedule.write_text(schedule.read_text().replace('time: "08:45-17:00"', 'time: "08:45-17:0"', 1))
+    answer = caller.press(caller.post("/voice/wiltshire"), "1")
+    assert answer.dialled() == ["+443004560108"]
+    live = app.extensions["ivr.live"]
+    assert live.refused is not None and "wiltshire.yaml" in str(live.refused)
+    assert live.current().config.digest == digest
+    health = app.test_client().get("/healthz").get_json()
+    assert health["refused_configuration"] and health["configuration"] == digest
+
+
+PATHS = st.sampled_from([
+    "/voice", "/voice/wiltshire", "/voice/hampshire", "/voice/isle-of-wight", "/voice/x",
+    "/voice/wiltshire/input/main", "/voice/wiltshire/input/other", "/voice/wiltshire/input/nope",
+    "/voice/wiltshire/menu/main", "/voice/wiltshire/code", "/voice/hampshire/connect/child-at-risk",
+    "/voice/hampshire/dialled/child-at-risk", "/voice/wiltshire/again/child-at-risk",
+    "/voice/wiltshire/screen/child-at-risk", "/voice/wiltshire/screened", "/voice/wiltshire/details/sexual-health",
+    "/voice/wiltshire/details/nothing", "/voice/status", "/voice/fallback",
+])
+QUERY = st.dictionaries(
+    st.sampled_from(["trail", "try", "tried", "round", "attempt", "via", "call", "n", "service", "line"]),
+    st.text(max_size=12), max_size=5,
+)
+PARAMS = st.dictionaries(
+    st.sampled_from(["Digits", "SpeechResult", "From", "To", "CallSid", "DialCallStatus", "DialCallDuration", "ParentCallSid", "CallStatus"]),
+    st.text(max_size=20), max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=PATHS, query=QUERY, params=PARAMS, sign=st.booleans())
+def test_fuzz_never_an_error_page(twilio: Twilio, path: str, query: dict[str, str], params: dict[str, str], sign: bool) -> None:
+    """Random and malformed requests get 200 with valid TwiML, or 403 when unsigned; nothing else."""
+    from urllib.parse import urlencode
+
+    url = PUBLIC + path + ("?" + urlencode(query) if query else "")
+    answer = twilio.post(url, sign=sign, **params)
+    assert answer.status in (200, 403)
+    if sign:
+        assert answer.status == 200
+        validate_twiml(answer.body)
+    else:
+        assert answer.status == 403
+    assert TOKEN not in answer.body

@@ -1,0 +1,310 @@
+"""The voice webhooks as Twilio meets them: signed posts in, valid TwiML out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ivr import config
+from ivr.flow import ROUNDS
+from tests.conftest import FrozenClock, Twilio, london
+
+OFFICE = "2027-03-03T11:00"  # a Wednesday
+EVENING = "2027-03-03T20:00"
+NIGHT = "2027-03-04T02:00"
+CONFIG = config.load(config.PROJECT_DIR)
+WORDS_PER_SECOND = 2.5  # Polly speaks about 150 words a minute
+
+
+def expected_number(line: str, service: str, at: str) -> str | None:
+    """What the routing core says; the webhooks must dial exactly this."""
+    dest = CONFIG.router(line).route(service, london(at)).destination
+    return dest.number if dest else None
+
+
+def test_greeting_then_warning_then_urgent_option_within_15_seconds(twilio: Twilio) -> None:
+    """A new call hears the line's name, then the 999 warning, and option 1 within 15 seconds."""
+    answer = twilio.post("/voice/wiltshire")
+    says = answer.says()
+    assert "Wiltshire" in says[0]
+    assert "999" in says[1] and "immediate danger" in says[1]
+    assert "press 1" in says[2] and "at risk" in says[2]
+    words_before_option_1 = sum(len(s.split()) for s in says[:3])
+    assert words_before_option_1 / WORDS_PER_SECOND <= 15
+    gather = answer.gather()
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert all(child.tag == "Say" for child in gather), "every prompt sits inside the Gather (barge-in)"
+    assert gather.get("action", "").startswith("https://ivr.example.org/voice/wiltshire/input/main")
+
+
+def test_voice_picks_the_line_by_called_number(twilio: Twilio, app: Any) -> None:
+    """POST /voice chooses the line whose flow lists the called number, else the default line."""
+    assert "Wiltshire" in twilio.post("/voice", To="+441111111111").says()[0]
+    flow = app.extensions["ivr.live"].current().flows["hampshire"]
+    object.__setattr__(flow.flow, "numbers", ("+441962000000",))
+    assert "Hampshire" in twilio.post("/voice", To="+441962000000").says()[0]
+
+
+def test_polly_british_voice_by_default(twilio: Twilio) -> None:
+    """Every Say uses Polly.Amy in en-GB."""
+    answer = twilio.post("/voice/hampshire")
+    for say in answer.doc.iter("Say"):
+        assert say.get("voice") == "Polly.Amy" and say.get("language") == "en-GB"
+
+
+def _menu_options() -> list[tuple[str, tuple[str, ...], str, Any]]:
+    cases = []
+    for key, line in CONFIG.lines.items():
+        flow = line.flow
+        paths = {flow.start: (flow.start,)}
+        todo = [flow.start]
+        while todo:
+            menu = todo.pop()
+            for option in flow.menus[menu].options:
+                if option.menu and option.menu not in paths:
+                    paths[option.menu] = (*paths[menu], option.menu)
+                    todo.append(option.menu)
+        for menu, trail in paths.items():
+            for option in flow.menus[menu].options:
+                cases.append((key, trail, option.key, option))
+    return cases
+
+
+@pytest.mark.parametrize("at", [OFFICE, EVENING, NIGHT], ids=["office", "evening", "night"])
+@pytest.mark.parametrize(
+    ("line", "trail", "key", "option"), _menu_options(), ids=lambda v: v if isinstance(v, str) else None
+)
+def test_every_menu_option(twilio: Twilio, clock: FrozenClock, at: str, line: str, trail: tuple[str, ...], key: str, option: Any) -> None:
+    """Each option opens its menu, or rings the team the schedule names now, or reads its details."""
+    clock.at = london(at)
+    menu = twilio.post(f"/voice/{line}/menu/{trail[-1]}?trail={'.'.join(trail)}")
+    answer = twilio.press(menu, key)
+    if option.menu:
+        assert answer.gather().get("action", "").split("?")[0].endswith(f"/input/{option.menu}")
+        return
+    decision = CONFIG.router(line).route(option.service, clock.at)
+    if decision.destination is None:
+        assert "closed" in answer.text() and answer.dialled() == []
+    elif decision.destination.number is None:
+        assert "Email" in answer.text() and answer.dialled() == []
+    else:
+        assert answer.dialled() == [decision.destination.number]
+
+
+@pytest.mark.parametrize(
+    ("line", "at", "number"),
+    [
+        ("wiltshire", OFFICE, "+443004560108"),
+        ("wiltshire", EVENING, "+443004560100"),
+        ("wiltshire", "2026-12-25T10:00", "+443004560100"),
+        ("hampshire", OFFICE, "+443005551384"),
+        ("hampshire", EVENING, "+443005551373"),
+        ("isle-of-wight", OFFICE, "+443003000117"),
+        ("isle-of-wight", NIGHT, "+443005551373"),
+    ],
+    ids=["wilts-office", "wilts-evening", "wilts-christmas", "hants-office", "hants-evening", "iow-office", "iow-night"],
+)
+def test_option_1_connects_the_team_on_duty(twilio: Twilio, clock: FrozenClock, line: str, at: str, number: str) -> None:
+    """Option 1 dials the exact number the pages give for that moment, with screening and the caller's number."""
+    clock.at = london(at)
+    answer = twilio.press(twilio.post(f"/voice/{line}"), "1")
+    dial = answer.dial()
+    assert answer.dialled() == [number]
+    assert dial.get("answerOnBridge") == "true" and dial.get("callerId") == "+447911123456"
+    assert int(dial.get("timeout")) > 0
+    assert "/voice/" + line + "/dialled/child-at-risk" in dial.get("action")
+    assert "/screen/child-at-risk" in next(dial.iter("Number")).get("url")
+
+
+def test_speech_choice(twilio: Twilio) -> None:
+    """Saying the option's word works like pressing its key."""
+    menu = twilio.post("/voice/wiltshire")
+    answer = twilio.post(menu.gather().get("action"), SpeechResult="I'm worried about a child")
+    assert answer.dialled() == ["+443004560108"]
+
+
+def test_withheld_caller_is_still_connected(twilio: Twilio) -> None:
+    """An anonymous caller is connected without a caller ID."""
+    twilio.params["From"] = "anonymous"
+    answer = twilio.press(twilio.post("/voice/hampshire"), "1")
+    assert answer.dialled() == ["+443005551384"] and answer.dial().get("callerId") is None
+
+
+# -- repeat, back, retries --------------------------------------------------------------------
+
+
+def test_repeat_and_back_keys(twilio: Twilio) -> None:
+    """9 plays the menu again; 0 in a sub-menu goes back to the one before."""
+    main = twilio.post("/voice/wiltshire")
+    other = twilio.press(main, "6")
+    assert "Our other services." in other.text()
+    again = twilio.press(other, "9")
+    assert again.says() == other.says()
+    back = twilio.press(other, "0")
+    assert back.gather().get("action").split("?")[0].endswith("/input/main")
+
+
+def test_no_input_three_times_connects_child_at_risk(twilio: Twilio) -> None:
+    """Silence replays the menu up to 3 tries, then connects the child-at-risk route, never hangs up."""
+    answer = twilio.post("/voice/wiltshire")
+    for attempt in (1, 2):
+        answer = twilio.wait(answer)
+        assert "did not hear a choice" in answer.text()
+        answer = twilio.post(answer.redirect())
+        assert f"try={attempt + 1}" in answer.gather().get("action")
+    answer = twilio.wait(answer)
+    assert "Connecting you to someone who can help." in answer.text()
+    connected = twilio.post(answer.redirect())
+    assert connected.dialled() == ["+443004560108"]
+
+
+def test_invalid_key_counts_as_a_try(twilio: Twilio) -> None:
+    """A key not on the menu is apologised for and the menu replayed."""
+    answer = twilio.press(twilio.post("/voice/hampshire"), "7")
+    assert "not one of the options" in answer.text()
+    assert "try=2" in answer.redirect()
+
+
+# -- shortcuts --------------------------------------------------------------------------------
+
+SHORTCUT_CASES = [
+    (line, code, shortcut)
+    for line, cfg in CONFIG.lines.items()
+    for code, shortcut in cfg.flow.shortcuts.items()
+]
+
+
+@pytest.mark.parametrize("at", [OFFICE, NIGHT], ids=["office", "night"])
+@pytest.mark.parametrize(("line", "code", "shortcut"), SHORTCUT_CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_every_shortcut(twilio: Twilio, clock: FrozenClock, at: str, line: str, code: str, shortcut: Any) -> None:
+    """Star and the code, at the first prompt, reach the scheduled team; a closed team is announced."""
+    clock.at = london(at)
+    ask = twilio.press(twilio.post(f"/voice/{line}"), "*")
+    gather = ask.gather()
+    assert gather.get("finishOnKey") == "#" and int(gather.get("numDigits")) >= len(code)
+    answer = twilio.press(ask, code)
+    decision = CONFIG.router(line).route(shortcut.service, clock.at)
+    assert answer.dialled() == ([decision.destination.number] if decision.destination and decision.destination.number else [])
+    if shortcut.expects and decision.destination and decision.destination.key != shortcut.expects:
+        assert "is not open at this time" in answer.text()
+    else:
+        assert "is not open" not in answer.text()
+
+
+def test_shortcut_out_of_hours_reaches_out_of_hours_and_says_so(twilio: Twilio, clock: FrozenClock) -> None:
+    """*10 at night on Hampshire reaches Out of Hours, and the professional is told."""
+    clock.at = london(NIGHT)
+    answer = twilio.press(twilio.press(twilio.post("/voice/hampshire"), "*"), "10")
+    assert answer.dialled() == ["+443005551373"]
+    assert "The CRT professionals' line is not open at this time" in answer.text()
+
+
+def test_shortcut_from_a_sub_menu(twilio: Twilio) -> None:
+    """A shortcut works at any menu prompt, not only the first."""
+    other = twilio.press(twilio.post("/voice/wiltshire"), "6")
+    answer = twilio.press(twilio.press(other, "*"), "43")
+    assert answer.dialled() == ["+441722438165"]
+
+
+def test_unknown_shortcut_code(twilio: Twilio) -> None:
+    """A code that is not on the line is refused and the menu offered again."""
+    answer = twilio.press(twilio.press(twilio.post("/voice/wiltshire"), "*"), "99")
+    assert "not recognised" in answer.text() and "try=2" in answer.redirect()
+
+
+# -- the chain when nobody answers ------------------------------------------------------------
+
+
+def test_no_answer_chain_then_999_and_front_door(twilio: Twilio) -> None:
+    """MASH no-answer -> Out of Hours; nobody -> the 999 warning, the front door number, and a retry."""
+    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    assert first.dialled() == ["+443004560108"]
+    second = twilio.dial_result(first, "no-answer")
+    assert second.dialled() == ["+443004560100"]
+    exhausted = twilio.dial_result(second, "busy")
+    text = exhausted.text()
+    assert "999" in text and "zero three zero zero, four five six, zero one zero eight" in text
+    assert exhausted.dialled() == []
+    retry = twilio.press(exhausted, "1")
+    assert retry.dialled() == ["+443004560108"]
+    waited = twilio.wait(exhausted)
+    assert waited.dialled() == ["+443004560108"], "staying on the line tries again too"
+
+
+def test_hampshire_chain_ends_at_out_of_hours(twilio: Twilio) -> None:
+    """Hampshire's public line unanswered in office hours falls back to Out of Hours."""
+    first = twilio.press(twilio.post("/voice/hampshire"), "1")
+    assert twilio.dial_result(first, "no-answer").dialled() == ["+443005551373"]
+
+
+def test_answered_but_not_accepted_moves_on(twilio: Twilio) -> None:
+    """A voicemail that 'answers' without pressing 1 counts as no answer."""
+    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    second = twilio.dial_result(first, "completed")
+    assert second.dialled() == ["+443004560100"]
+
+
+def test_accepted_call_ends_cleanly(twilio: Twilio) -> None:
+    """Once the answerer pressed 1 and the call is over, the caller is not rung on."""
+    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    accepted = twilio.accept(first)
+    assert accepted.says() == ["Connecting."] and accepted.doc.find("Hangup") is None
+    done = twilio.dial_result(first, "completed", DialCallDuration="120")
+    assert done.dialled() == [] and done.doc.find("Hangup") is not None
+
+
+def test_screening_tells_the_answerer_where_the_call_came_from(twilio: Twilio) -> None:
+    """The answerer hears the line and the option, and must press 1."""
+    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    number = next(first.doc.iter("Number"))
+    screen = twilio.post(number.get("url"), CallSid="CA" + "8" * 32, ParentCallSid=twilio.params["CallSid"])
+    text = screen.text()
+    assert "Wiltshire" in text and "worried that a child is at risk" in text and "option 1" in text
+    assert "press 1" in text
+    wrong_key = twilio.press(screen, "5")
+    assert wrong_key.gather() is not None and wrong_key.doc.find("Hangup") is not None, "one last chance, then hang up"
+    last_chance = twilio.post(screen.redirect())
+    assert last_chance.gather() is not None and last_chance.doc.find("Hangup") is not None
+
+
+def test_rounds_end_with_goodbye_not_silence(twilio: Twilio) -> None:
+    """After the last round the caller hears the warning and the number before the call ends."""
+    answer = twilio.press(twilio.post("/voice/hampshire"), "1")
+    for _ in range(ROUNDS):
+        while answer.dial() is not None:
+            answer = twilio.dial_result(answer, "no-answer")
+        if answer.gather() is not None:
+            answer = twilio.press(answer, "1")
+    assert "999" in answer.text() and answer.doc.find("Hangup") is not None
+
+
+# -- details and text messages ----------------------------------------------------------------
+
+
+def test_email_only_service_reads_details_and_texts_them(twilio: Twilio, http_client: Any) -> None:
+    """No Worries has no number: the address is read out and sent by text on request."""
+    details = twilio.press(twilio.post("/voice/wiltshire"), "5")
+    assert "noworries dot nhswiltshire at nhs dot net" in details.text()
+    sent = twilio.press(details, "1")
+    assert "sent to you by text message" in sent.text()
+    (request,) = http_client.requests
+    assert request["url"].endswith("/Messages.json")
+    assert request["data"]["To"] == "+447911123456"
+    assert "noworries.nhswiltshire@nhs.net" in request["data"]["Body"]
+
+
+def test_no_text_to_a_withheld_number(twilio: Twilio, http_client: Any) -> None:
+    """A withheld caller is told a text cannot be sent, and nothing is sent."""
+    twilio.params["From"] = "anonymous"
+    details = twilio.press(twilio.post("/voice/wiltshire"), "5")
+    assert "cannot be sent" in twilio.press(details, "1").text()
+    assert http_client.requests == []
+
+
+def test_closed_service_says_when_it_opens(twilio: Twilio, clock: FrozenClock) -> None:
+    """SEND at night is closed: the caller hears when it opens and its number, then the menu."""
+    clock.at = london(NIGHT)
+    answer = twilio.press(twilio.post("/voice/wiltshire"), "3")
+    assert "opens again today at 8:45 am" in answer.text()
+    assert answer.redirect().split("?")[0].endswith("/voice/wiltshire/menu/main")
