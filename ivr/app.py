@@ -13,6 +13,7 @@ from flask import Flask
 
 from ivr import config as config_module
 from ivr import twiml
+from ivr.alerts import Alerts
 from ivr.errors import ConfigError, IvrError
 from ivr.flow import static_fallback
 from ivr.live import LiveConfig
@@ -55,6 +56,7 @@ def settings_from_env() -> dict[str, Any]:
         "IVR_CLOCK": london_now,
         "IVR_SIMULATED": False,
         "IVR_TWILIO_HTTP_CLIENT": None,
+        "IVR_WEBHOOKS": True,
     }
 
 
@@ -66,10 +68,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _check_mode(app)
+    if app.config["IVR_WEBHOOKS"]:
+        _check_mode(app)
 
     texts = TextSender(app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"], app.config["IVR_TWILIO_HTTP_CLIENT"])
     app.extensions["ivr.texts"] = texts
+    app.extensions["ivr.alerts"] = Alerts(texts, app.config["IVR_ALERT_NUMBER"], app.config["IVR_ALERT_FROM"])
     store = CallStore(
         app.config["DATABASE_URL"], instance_path=Path(app.instance_path), keep_numbers=app.config["IVR_KEEP_CALLER_NUMBERS"]
     )
@@ -78,9 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ivr.recorder"] = Recorder(store, simulated=app.config["IVR_SIMULATED"])
 
     def refused(exc: ConfigError) -> None:
-        alerts = app.extensions.get("ivr.alerts")
-        if alerts is not None:
-            alerts.config_refused(exc)
+        app.extensions["ivr.alerts"].config_refused(exc)
 
     try:
         live = LiveConfig(Path(app.config["IVR_CONFIG_DIR"]), app.config["IVR_RELOAD_SECONDS"], on_refused=refused)
@@ -98,7 +100,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from ivr.web import health, voice
 
-    app.register_blueprint(voice.bp)
+    if app.config["IVR_WEBHOOKS"]:
+        app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     if app.config["IVR_RUN_CLOCK"]:
         from ivr import clock

@@ -60,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _commands() -> list[Callable[[Any, argparse.ArgumentParser], None]]:
     # Imported here: those modules build on this one's helpers.
-    from ivr import calls_cli, flow_cli
+    from ivr import calls_cli, clock, flow_cli
 
-    return [*COMMANDS, flow_cli.register, calls_cli.register]
+    return [*COMMANDS, flow_cli.register, calls_cli.register, clock.register]
 
 
 def load_config(args: argparse.Namespace, prove_coverage: bool = True) -> config_module.Config:

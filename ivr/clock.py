@@ -1,0 +1,226 @@
+"""The clock: scheduled jobs that keep routing safe (APScheduler 3.x, Europe/London).
+
+Jobs are plain methods given the instant, so tests drive them with any clock. Several clock
+processes may run (one per machine) and any web worker may host one; only the leader runs jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ivr.alerts import Alerts
+from ivr.live import LiveConfig
+from ivr.schedule import local_instant
+
+log = logging.getLogger(__name__)
+LONDON = ZoneInfo("Europe/London")
+COVERAGE_AHEAD = timedelta(days=90)
+EXPIRY_WARNING = timedelta(hours=24)
+LEASE_SECONDS = 90
+WATCH_SECONDS = 20
+
+
+class DailyAt(BaseTrigger):
+    """Once per local date at a wall-clock time, whatever the clocks do.
+
+    On the day the clocks go back a 01:30 job runs at the first 01:30 only; on the day they go
+    forward, a time inside the missing hour runs when the clocks jump. (APScheduler's own cron
+    trigger runs such a job twice in autumn.)
+    """
+
+    def __init__(self, hour: int, minute: int, timezone: tzinfo = LONDON) -> None:
+        self.minute_of_day = hour * 60 + minute
+        self.timezone = timezone
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        after = max(previous_fire_time, now) if previous_fire_time else now - timedelta(microseconds=1)
+        day = after.astimezone(self.timezone).date()
+        candidate = local_instant(day, self.minute_of_day, self.timezone)  # type: ignore[arg-type]
+        while candidate <= after:
+            day += timedelta(days=1)
+            candidate = local_instant(day, self.minute_of_day, self.timezone)  # type: ignore[arg-type]
+        return candidate
+
+    def __str__(self) -> str:
+        return f"daily at {self.minute_of_day // 60:02d}:{self.minute_of_day % 60:02d} ({self.timezone})"
+
+
+class Leader:
+    """Whether this process leads the clock: a PostgreSQL advisory lock, else a lease row."""
+
+    def __init__(self, store: Any, holder: str | None = None, name: str = "ivr-clock") -> None:
+        self.store = store
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.name = name
+        self._held = contextlib.ExitStack()
+        self._leading = False
+
+    def __call__(self, now: datetime) -> bool:
+        if self.store.is_postgresql:
+            if not self._leading:
+                taken = self._held.enter_context(self.store.advisory_lock(self.name))
+                if not taken:
+                    self._held.close()
+                self._leading = bool(taken)
+            return self._leading
+        self._leading = bool(self.store.try_lead(self.name, self.holder, now, LEASE_SECONDS))
+        return self._leading
+
+    def release(self) -> None:
+        self._held.close()
+        self._leading = False
+
+
+class Jobs:
+    """The clock's work."""
+
+    def __init__(self, live: LiveConfig, store: Any, alerts: Alerts, retention_days: int = 400) -> None:
+        self.live = live
+        self.store = store
+        self.alerts = alerts
+        self.retention = timedelta(days=retention_days)
+        self._watched_until: dict[tuple[str, str], datetime] = {}
+
+    def check_coverage(self, now: datetime) -> list[str]:
+        """Prove every always-open service has no gap for 90 days; warn of overrides ending soon."""
+        snapshot = self.live.current()
+        found = []
+        if self.live.refused is not None:
+            found.append(f"the configuration on disk is invalid and was refused: {self.live.refused.problems[0]}")
+        for key, router in snapshot.config.routers.items():
+            for service in router.schedule.services.values():
+                if not service.always_open:
+                    continue
+                for gap in router.coverage(service.key, now, now + COVERAGE_AHEAD):
+                    found.append(f"{key} {service.key} has no destination from {gap.start:%Y-%m-%d %H:%M} to {gap.end:%Y-%m-%d %H:%M %Z}")
+            for override in router.schedule.overrides:
+                if override.end is None:
+                    log.warning("%s: override to %s is in force until further notice (%s)", key, override.destination, override.reason)
+                elif now < override.end <= now + EXPIRY_WARNING:
+                    found.append(f"{key} override to {override.destination} ({override.reason}) ends at {override.end:%Y-%m-%d %H:%M %Z}")
+        for message in found:
+            self.alerts.alert(message)
+        if not found:
+            log.info("coverage proved for %d days from %s", COVERAGE_AHEAD.days, now.isoformat(timespec="minutes"))
+        return found
+
+    def purge(self, now: datetime) -> int:
+        """Delete call records older than the retention period."""
+        removed = int(self.store.purge(now - self.retention))
+        log.info("retention: removed %d calls older than %d days", removed, self.retention.days)
+        return removed
+
+    def watch_routes(self, now: datetime) -> list[str]:
+        """Record each routing change since the last look, at the exact instant it happened."""
+        changes = []
+        snapshot = self.live.current()
+        for key, router in snapshot.config.routers.items():
+            name = snapshot.config.lines[key].flow.name
+            for service in router.schedule.services:
+                since = self._watched_until.get((key, service))
+                self._watched_until[(key, service)] = now
+                if since is None or since >= now:
+                    continue
+                intervals = router.timeline(service, since - timedelta(seconds=1), now)
+                for before, after in zip(intervals, intervals[1:]):
+                    old, new = before.destination, after.destination
+                    if (old.key if old else None) == (new.key if new else None):
+                        continue
+                    if self.store.routing_change(key, service, after.start, old.key if old else None, new.key if new else None):
+                        text = f"{after.start:%H:%M} {name} {service}: {old.name if old else 'closed'} -> {new.name if new else 'closed'}"
+                        log.info("routing change: %s", text)
+                        changes.append(text)
+        return changes
+
+
+def build_scheduler(
+    jobs: Jobs,
+    leader: Leader,
+    clock: Callable[[], datetime],
+    scheduler: BaseScheduler | None = None,
+) -> BaseScheduler:
+    """A scheduler with the clock's jobs; each runs only while this process leads."""
+    scheduler = scheduler or BackgroundScheduler(timezone=LONDON)
+
+    def led(work: Callable[[datetime], Any], name: str) -> Callable[[], None]:
+        def run() -> None:
+            now = clock()
+            try:
+                if leader(now):
+                    work(now)
+            except Exception:  # noqa: BLE001 - one failed run must not stop the clock
+                log.exception("clock job %s failed", name)
+                jobs.alerts.alert(f"the clock job {name} failed; see the log")
+
+        return run
+
+    scheduler.add_job(led(jobs.check_coverage, "coverage"), DailyAt(6, 0), id="coverage", coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(led(jobs.purge, "purge"), DailyAt(3, 15), id="purge", coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(led(jobs.watch_routes, "routing changes"), IntervalTrigger(seconds=WATCH_SECONDS, timezone=LONDON),
+                      id="watch", coalesce=True, max_instances=1)
+    return scheduler
+
+
+def _jobs_for(app: Any) -> tuple[Jobs, Leader]:
+    jobs = Jobs(app.extensions["ivr.live"], app.extensions["ivr.store"], app.extensions["ivr.alerts"], app.config["IVR_RETENTION_DAYS"])
+    return jobs, Leader(app.extensions["ivr.store"])
+
+
+def start_in_app(app: Any) -> BaseScheduler:
+    """The clock inside a web process (`make run`); with several workers only the leader works."""
+    jobs, leader = _jobs_for(app)
+    scheduler = build_scheduler(jobs, leader, app.config["IVR_CLOCK"])
+    scheduler.start()
+    app.extensions["ivr.clock"] = scheduler
+    log.info("clock started in the web process")
+    return scheduler
+
+
+def run_forever(app: Any) -> None:
+    """The `clock` process of the Procfile."""
+    jobs, leader = _jobs_for(app)
+    scheduler = build_scheduler(jobs, leader, app.config["IVR_CLOCK"], BlockingScheduler(timezone=LONDON))
+    log.info("clock process started as %s", leader.holder)
+    try:
+        scheduler.start()
+    finally:
+        leader.release()
+
+
+def register(sub: Any, common: Any) -> None:
+    """`ivr clock`: run the jobs (the Procfile's clock process), or one job now with --once."""
+    p = sub.add_parser("clock", parents=[common], help="run the scheduled jobs (the Procfile's clock process)")
+    p.add_argument("--once", choices=("coverage", "purge", "watch"), help="run one job now and exit")
+    p.set_defaults(handler=_clock_command)
+
+
+def _clock_command(args: Any) -> int:
+    from ivr.app import create_app
+
+    # The clock process serves no webhooks, so it needs no auth token to check signatures.
+    settings: dict[str, Any] = {"IVR_RUN_CLOCK": False, "IVR_WEBHOOKS": False}
+    if args.config:
+        settings["IVR_CONFIG_DIR"] = args.config
+    app = create_app(settings)
+    if args.once is None:
+        run_forever(app)
+        return 0
+    jobs, _ = _jobs_for(app)
+    now = app.config["IVR_CLOCK"]()
+    work = {"coverage": jobs.check_coverage, "purge": jobs.purge, "watch": jobs.watch_routes}[args.once]
+    result = work(now)
+    print(result if not isinstance(result, list) else ("\n".join(result) or "ok"))
+    return 1 if args.once == "coverage" and result else 0
