@@ -309,8 +309,11 @@ class CallFlow:
                 words += f" The number is {spoken(upcoming.number)}."
         urgent = next((o for o in self.flow.menus[self.flow.start].options if o.service == self._urgent.key), None)
         if urgent is not None:
-            words += f" If you are worried that a child is at risk, press {urgent.key} at the menu."
-        return [Say(words), Redirect(self.url("menu", self.flow.start))]
+            words += f" If you are worried that a child is at risk, press {urgent.key}."
+        # Keys pressed during the message count as choices in the start menu.
+        start = Where((self.flow.start,))
+        action = self.url("input", self.flow.start, **start.query())
+        return [Gather(action, (Say(words),), 1, 1), Redirect(self.url("menu", self.flow.start))]
 
     # -- when all else fails ----------------------------------------------------------------
 

@@ -13,11 +13,14 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 from twilio.request_validator import RequestValidator
+
+from ivr.flow import CallFlow
 
 BASE = "https://ivr.simulator.invalid"
 MAX_STEPS = 80
@@ -83,23 +86,47 @@ def simulate(
             settings["IVR_INSTANCE_PATH"] = scratch
         elif database_url:
             settings["DATABASE_URL"] = database_url
-        logging.getLogger().setLevel(logging.WARNING)
+        logging.basicConfig(level=logging.WARNING)
         app = create_app(settings)
         if line not in app.extensions["ivr.live"].current().flows:
             from ivr.errors import UnknownLine
 
             raise UnknownLine(line)
-        return _Caller(app, token, line, at, keys, caller, list(dial_statuses)).run()
+        flow = app.extensions["ivr.live"].current().flows[line]
+        return Caller(flask_transport(app), token, flow, BASE, at, keys, caller, list(dial_statuses)).run()
 
 
-class _Caller:
-    def __init__(self, app: Any, token: str, line: str, at: datetime, keys: str, caller: str, statuses: list[str]) -> None:
-        self.client = app.test_client()
+Transport = Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]
+"""POST (absolute URL, form parameters, headers) -> (HTTP status, body)."""
+
+
+def flask_transport(app: Any) -> Transport:
+    """POST into a Flask app in-process."""
+    client = app.test_client()
+
+    def post(url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = client.post(path, data=params, headers=headers, base_url=f"{parts.scheme}://{parts.netloc}")
+        return response.status_code, response.get_data(as_text=True)
+
+    return post
+
+
+class Caller:
+    """Plays one call the way Twilio would, over any transport."""
+
+    def __init__(
+        self, post: Transport, token: str, flow: CallFlow, base: str, at: datetime, keys: str, caller: str,
+        statuses: list[str], sid: str | None = None,
+    ) -> None:
+        self.transport = post
         self.validator = RequestValidator(token)
-        self.flow = app.extensions["ivr.live"].current().flows[line]
+        self.flow = flow
+        self.base = base
         self.keys = keys
         self.statuses = statuses
-        self.sid = "CA" + secrets.token_hex(16)
+        self.sid = sid or "CA" + secrets.token_hex(16)
         numbers = self.flow.flow.numbers
         self.base_params = {
             "CallSid": self.sid,
@@ -109,13 +136,13 @@ class _Caller:
             "Direction": "inbound",
             "CallStatus": "in-progress",
         }
-        self.result = Simulation(line, at, caller)
+        self.result = Simulation(flow.line.key, at, caller)
         self.legs = 0
 
     def run(self) -> Simulation:
         say = self.result.transcript.append
         say(f"Simulated call to {self.result.line} at {self.result.at:%a %Y-%m-%d %H:%M %Z}, from {self.base_params['From']}")
-        url: str | None = f"{BASE}/voice/{self.result.line}"
+        url: str | None = f"{self.base}/voice/{self.result.line}"
         params: dict[str, str] = {}
         while url and len(self.result.steps) < MAX_STEPS:
             doc = self._post(url, {**self.base_params, **params}, record=True)
@@ -126,15 +153,14 @@ class _Caller:
 
     def _post(self, url: str, params: dict[str, str], record: bool) -> ElementTree.Element:
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params)}
+        status, body = self.transport(url, params, headers)
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        response = self.client.post(path, data=params, headers=headers, base_url=f"{parts.scheme}://{parts.netloc}")
-        body = response.get_data(as_text=True)
         if record:
-            self.result.steps.append({"path": path, "params": params, "status": response.status_code, "twiml": body})
+            self.result.steps.append({"path": path, "params": params, "status": status, "twiml": body})
             self.result.transcript.append(f"POST {path}")
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} answered {response.status_code}")
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}")
         return ElementTree.fromstring(body)
 
     def _play(self, doc: ElementTree.Element) -> tuple[str | None, dict[str, str]]:
