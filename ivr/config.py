@@ -6,6 +6,7 @@ never becomes live.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -103,8 +104,8 @@ def load(
         for path in (schedule_path, flow_path):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         found: list[Problem] = []
-        schedule = _read_file(schedule_path, base, found, lambda r, doc: _schedule(r, doc, key))
-        flow = _read_file(flow_path, base, found, lambda r, doc: _flow(r, doc, key, schedule))
+        schedule = _read_file(schedule_path, base, found, functools.partial(_schedule, key=key))
+        flow = _read_file(flow_path, base, found, functools.partial(_flow, key=key, schedule=schedule))
         if schedule is not None and not found:
             router = Router(schedule)
             if prove_coverage:

@@ -7,10 +7,9 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
-
-import pytest
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask, request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
