@@ -29,7 +29,7 @@ class Recorder:
 
     def record(self, line: str, call: CallLike, events: list[tuple[str, dict[str, Any]]], step: str) -> None:
         for index, (kind, detail) in enumerate(events):
-            self._safely(kind, self.store.event, call.sid, call.now, kind, detail, f"{step}:{index}")
+            self._safely(kind, self.store.event, call.sid, call.now, kind, detail, f"{step}:{index}", line=line)
             if kind == "end":
                 self._safely("call end", self.store.call_ended, call.sid, call.now, detail.get("outcome", ""))
 

@@ -1,0 +1,163 @@
+"""The clock's jobs, driven by a controllable clock."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ivr.store import CallStore
+
+from ivr.alerts import Alerts
+from ivr.clock import DailyAt, Jobs, Leader, build_scheduler
+from ivr.config import PROJECT_DIR
+from ivr.live import LiveConfig
+from tests.conftest import LONDON, RecordingHttpClient, london
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "now", "expected"),
+    [
+        (1, 30, "2027-10-30T12:00", ["2027-10-31T01:30+01:00", "2027-11-01T01:30+00:00", "2027-11-02T01:30+00:00"]),
+        (1, 30, "2027-03-27T12:00", ["2027-03-28T02:00+01:00", "2027-03-29T01:30+01:00", "2027-03-30T01:30+01:00"]),
+        (6, 0, "2027-03-27T12:00", ["2027-03-28T06:00+01:00", "2027-03-29T06:00+01:00", "2027-03-30T06:00+01:00"]),
+        (6, 0, "2027-10-31T05:59", ["2027-10-31T06:00+00:00", "2027-11-01T06:00+00:00", "2027-11-02T06:00+00:00"]),
+    ],
+    ids=["fall_back_0130_once", "spring_forward_0130_at_the_jump", "spring_forward_0600", "fall_back_0600"],
+)
+def test_daily_trigger_runs_once_per_local_day(hour: int, minute: int, now: str, expected: list[str]) -> None:
+    """A daily job fires once each local date, across both clock changes."""
+    trigger = DailyAt(hour, minute, LONDON)
+    fired = []
+    previous = None
+    current = london(now)
+    for _ in expected:
+        nxt = trigger.get_next_fire_time(previous, current)
+        fired.append(nxt)
+        previous, current = nxt, nxt
+    assert [f.isoformat(timespec="minutes") for f in fired] == expected
+
+
+def test_daily_trigger_from_a_fire_time_moves_to_the_next_day() -> None:
+    """Asked again at its own fire time (APScheduler does this), the trigger names the next day."""
+    trigger = DailyAt(1, 30, LONDON)
+    first = trigger.get_next_fire_time(None, london("2027-10-31T00:00"))
+    second_occurrence_of_0130 = first + timedelta(hours=1)
+    assert trigger.get_next_fire_time(first, second_occurrence_of_0130).date() == datetime(2027, 11, 1).date()
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "config"
+    shutil.copytree(PROJECT_DIR / "flows", folder / "flows")
+    shutil.copytree(PROJECT_DIR / "schedules", folder / "schedules")
+    return folder
+
+
+@pytest.fixture
+def alerts(http_client: RecordingHttpClient) -> Alerts:
+    from ivr.sms import TextSender
+
+    return Alerts(TextSender("AC" + "2" * 32, "token", http_client), "+447911000001", "+441225000000")
+
+
+@pytest.fixture
+def jobs(config_dir: Path, tmp_path: Path, alerts: Alerts) -> Jobs:
+    store = CallStore(f"sqlite:///{tmp_path / 'calls.sqlite3'}", instance_path=tmp_path)
+    store.upgrade()
+    return Jobs(LiveConfig(config_dir, check_every=0.0), store, alerts, retention_days=400)
+
+
+def test_routing_changes_are_recorded_as_they_happen(jobs: Jobs) -> None:
+    """Watching across 17:00 on a Wednesday records 'MASH -> Out of Hours' at 17:00, once."""
+    assert jobs.watch_routes(london("2027-03-03T16:59")) == []
+    changes = jobs.watch_routes(london("2027-03-03T17:00:20"))
+    assert "17:00 Wiltshire Council children's services child-at-risk: the Multi-Agency Safeguarding Hub -> the Out of Hours Service" in changes
+    assert jobs.watch_routes(london("2027-03-03T17:00:40")) == []
+
+
+def test_two_clocks_record_a_change_once(jobs: Jobs, config_dir: Path, alerts: Alerts) -> None:
+    """A second clock process watching the same store does not record the same change again."""
+    twin = Jobs(LiveConfig(config_dir, check_every=0.0), jobs.store, alerts)
+    for clock in (jobs, twin):
+        clock.watch_routes(london("2027-03-03T16:59"))
+    first = jobs.watch_routes(london("2027-03-03T17:01"))
+    second = twin.watch_routes(london("2027-03-03T17:01"))
+    assert any("child-at-risk" in c for c in first)
+    assert not any("wiltshire" in c.lower() and "child-at-risk" in c for c in second)
+
+
+def test_changes_missed_while_down_are_recorded_at_their_own_times(jobs: Jobs) -> None:
+    """After a gap in watching, each change is recorded at the instant it happened."""
+    jobs.watch_routes(london("2027-03-05T15:00"))  # Friday
+    changes = [c for c in jobs.watch_routes(london("2027-03-06T10:00")) if c.startswith(("16:00 Wilts", "00:00 Wilts", "09:00 Wilts")) and "child-at-risk" in c]
+    assert [c[:5] for c in changes] == ["16:00", "00:00", "09:00"]
+
+
+def test_daily_check_is_quiet_on_the_shipped_files(jobs: Jobs, alerts: Alerts) -> None:
+    """The shipped configuration proves 90 days of cover and raises no alert."""
+    assert jobs.check_coverage(london("2026-11-23T06:00")) == []
+    assert alerts.sent == []
+
+
+def test_daily_check_alerts_an_override_ending_within_a_day(jobs: Jobs, config_dir: Path, http_client: RecordingHttpClient) -> None:
+    """An override ending in 12 hours is alerted, by log and by text message."""
+    schedule = config_dir / "schedules" / "hampshire.yaml"
+    schedule.write_text(schedule.read_text().replace("overrides: []", (
+        "overrides:\n  - {services: [child-at-risk], to: out-of-hours, from: 2026-11-20T09:00, "
+        "until: 2026-11-23T18:00, reason: CRT office move}\n")))
+    found = jobs.check_coverage(london("2026-11-23T06:00"))
+    assert found == ["hampshire override to out-of-hours (CRT office move) ends at 2026-11-23 18:00 GMT"]
+    (text,) = http_client.requests
+    assert text["data"]["To"] == "+447911000001" and "CRT office move" in text["data"]["Body"]
+
+
+def test_invalid_configuration_dropped_in_fires_the_alert(jobs: Jobs, config_dir: Path, alerts: Alerts) -> None:
+    """A broken file is refused, the old configuration keeps routing, and the alert fires."""
+    live = LiveConfig(config_dir, check_every=0.0, on_refused=alerts.config_refused)
+    before = live.current().config.digest
+    (config_dir / "schedules" / "wiltshire.yaml").write_text("line: wiltshire\nservices: [\n")
+    assert live.current().config.digest == before
+    assert live.current().config.router("wiltshire").route("child-at-risk", london("2027-03-03T11:00")).destination.key == "mash"
+    assert any("configuration change was refused" in a for a in alerts.sent)
+
+
+def test_purge_removes_calls_older_than_retention(jobs: Jobs) -> None:
+    """Calls started more than 400 days ago are purged; newer ones stay."""
+    now = london("2027-03-03T03:15")
+    jobs.store.call_started("CAold", "wiltshire", now - timedelta(days=401), "+447911123456", "+441225000000")
+    jobs.store.call_started("CAnew", "wiltshire", now - timedelta(days=399), "+447911123456", "+441225000000")
+    assert jobs.purge(now) == 1
+    assert [c.call_sid for c in jobs.store.calls()] == ["CAnew"]
+
+
+def test_only_the_leader_runs_jobs(jobs: Jobs) -> None:
+    """Of two clocks sharing the database, one leads; the other takes over when the lease lapses."""
+    first, second = Leader(jobs.store, "machine-a"), Leader(jobs.store, "machine-b")
+    now = london("2027-03-03T12:00")
+    assert first(now) is True
+    assert second(now) is False
+    assert first(now + timedelta(seconds=30)) is True
+    assert second(now + timedelta(seconds=200)) is True
+    assert first(now + timedelta(seconds=210)) is False
+
+
+def test_scheduler_runs_the_jobs_only_when_leading(jobs: Jobs) -> None:
+    """The scheduled job functions consult the leader each time they run."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    class Follower:
+        def __call__(self, now: datetime) -> bool:
+            return False
+
+    ran: list[Any] = []
+    jobs.purge = lambda now: ran.append(now) or 0  # type: ignore[method-assign]
+    scheduler = build_scheduler(jobs, Follower(), lambda: london("2027-03-03T03:15"), BackgroundScheduler(timezone=LONDON))
+    scheduler.get_job("purge").func()
+    assert ran == []
+    scheduler = build_scheduler(jobs, lambda now: True, lambda: london("2027-03-03T03:15"), BackgroundScheduler(timezone=LONDON))  # type: ignore[arg-type]
+    scheduler.get_job("purge").func()
+    assert ran == [london("2027-03-03T03:15")]
+    assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}
