@@ -69,7 +69,7 @@ def gunicorn(tmp_path: Path, database_url: str, config_dir: Path = config.PROJEC
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
@@ -159,8 +159,13 @@ def test_worker_killed_mid_burst_loses_at_most_its_request(tmp_path: Path, wilts
             time.sleep(0.8)
             os.kill(workers[0], signal.SIGKILL)
 
-        threading.Thread(target=killer).start()
+        thread = threading.Thread(target=killer)
+        thread.start()
+        started = time.monotonic()
         sids, errors = burst(base, CALLS, http_transport(), wiltshire)
+        thread.join()
+        assert time.monotonic() - started > 0.8, "the burst ended before the kill"
+        assert workers[0] not in _children(process.pid), "the worker was not killed"
     assert len(errors) <= 1, errors
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
