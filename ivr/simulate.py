@@ -32,6 +32,7 @@ DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "cancel
 class Simulation:
     """What happened: each webhook step and a readable transcript."""
 
+    sid: str
     line: str
     at: datetime
     caller: str
@@ -41,6 +42,7 @@ class Simulation:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "call_sid": self.sid,
             "line": self.line,
             "at": self.at.isoformat(),
             "caller": self.caller,
@@ -136,12 +138,12 @@ class Caller:
             "Direction": "inbound",
             "CallStatus": "in-progress",
         }
-        self.result = Simulation(flow.line.key, at, caller)
+        self.result = Simulation(self.sid, flow.line.key, at, caller)
         self.legs = 0
 
     def run(self) -> Simulation:
         say = self.result.transcript.append
-        say(f"Simulated call to {self.result.line} at {self.result.at:%a %Y-%m-%d %H:%M %Z}, from {self.base_params['From']}")
+        say(f"Simulated call {self.sid} to {self.result.line} at {self.result.at:%a %Y-%m-%d %H:%M %Z}, from {self.base_params['From']}")
         url: str | None = f"{self.base}/voice/{self.result.line}"
         params: dict[str, str] = {}
         while url and len(self.result.steps) < MAX_STEPS:

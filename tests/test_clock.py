@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivr.store import CallStore
 
 from ivr.alerts import Alerts
 from ivr.clock import DailyAt, Jobs, Leader, build_scheduler
 from ivr.config import PROJECT_DIR
 from ivr.live import LiveConfig
+from ivr.store import CallStore
 from tests.conftest import LONDON, RecordingHttpClient, london
 
 

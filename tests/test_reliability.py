@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 import requests
-from ivr.store import CallStore
-from tests.pg import postgres_url
 
 from ivr import config
 from ivr.flow import CallFlow
 from ivr.simulate import Caller
+from ivr.store import CallStore
 from tests.conftest import TOKEN, london
+from tests.pg import postgres_url
 
 CALLS = 200
 WORKERS = 4
