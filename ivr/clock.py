@@ -46,10 +46,11 @@ class DailyAt(BaseTrigger):
         self.timezone = timezone
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
-        after = max(previous_fire_time, now) if previous_fire_time else now - timedelta(microseconds=1)
-        day = after.astimezone(self.timezone).date()
+        # Compared as timestamps: aware datetimes sharing a zone compare by wall clock.
+        after = max(previous_fire_time.timestamp(), now.timestamp()) if previous_fire_time else now.timestamp() - 1e-6
+        day = datetime.fromtimestamp(after, self.timezone).date()
         candidate = local_instant(day, self.minute_of_day, self.timezone)  # type: ignore[arg-type]
-        while candidate <= after:
+        while candidate.timestamp() <= after:
             day += timedelta(days=1)
             candidate = local_instant(day, self.minute_of_day, self.timezone)  # type: ignore[arg-type]
         return candidate
@@ -109,7 +110,7 @@ class Jobs:
             for override in router.schedule.overrides:
                 if override.end is None:
                     log.warning("%s: override to %s is in force until further notice (%s)", key, override.destination, override.reason)
-                elif now < override.end <= now + EXPIRY_WARNING:
+                elif 0 < override.end.timestamp() - now.timestamp() <= EXPIRY_WARNING.total_seconds():
                     found.append(f"{key} override to {override.destination} ({override.reason}) ends at {override.end:%Y-%m-%d %H:%M %Z}")
         for message in found:
             self.alerts.alert(message)
@@ -132,7 +133,7 @@ class Jobs:
             for service in router.schedule.services:
                 since = self._watched_until.get((key, service))
                 self._watched_until[(key, service)] = now
-                if since is None or since >= now:
+                if since is None or since.timestamp() >= now.timestamp():
                     continue
                 intervals = router.timeline(service, since - timedelta(seconds=1), now)
                 for before, after in zip(intervals, intervals[1:]):

@@ -541,9 +541,9 @@ def _override_warnings(schedule: Schedule, now: datetime, path: str) -> list[str
         where = f"{path}:{override.source.rsplit(':', 1)[1]}"
         if override.end is None:
             warnings.append(f"{where}: override to {override.destination!r} is in force until further notice ({override.reason}); remove it when it is no longer needed")
-        elif override.end <= now:
+        elif override.end.timestamp() <= now.timestamp():
             warnings.append(f"{where}: override to {override.destination!r} ended {override.end.isoformat(timespec='minutes')}; it no longer applies and can be removed")
-        elif override.end - now <= timedelta(hours=24):
+        elif override.end.timestamp() - now.timestamp() <= timedelta(hours=24).total_seconds():
             warnings.append(f"{where}: override to {override.destination!r} ends within 24 hours, at {override.end.isoformat(timespec='minutes')}")
     return warnings
 
