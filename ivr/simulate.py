@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 from twilio.request_validator import RequestValidator
@@ -210,7 +210,12 @@ class Caller:
         say = self.result.transcript.append
         number = next(iter(dial), None)
         target = (number.text or "").strip() if number is not None else ""
-        name = next((d.name for d in self.flow.line.schedule.destinations.values() if d.number == target), "an unknown number")
+        destinations = self.flow.line.schedule.destinations
+        tried = parse_qs(urlsplit(dial.get("action") or "").query).get("tried", [""])[0].split(",")
+        if tried[-1] in destinations:  # two teams may share a number; the action names which
+            name = destinations[tried[-1]].name
+        else:
+            name = next((d.name for d in destinations.values() if d.number == target), "an unknown number")
         status = self.statuses.pop(0) if self.statuses else "completed"
         say(f"  Dialling {name} {target}")
         reported = status
