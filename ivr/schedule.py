@@ -15,6 +15,7 @@ one that happens twice maps to its first occurrence.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +24,9 @@ from zoneinfo import ZoneInfo
 
 from ivr.calendar import Calendar, DayPattern
 from ivr.errors import UnknownService
-from ivr.model import Decision, Interval, Override, Rule, Schedule, Service
+from ivr.model import MINUTES_PER_DAY, DayKind, Decision, Interval, Override, Rule, Schedule, Service
 
 LOOKAHEAD_DAYS = 400  # how far `until` looks for the next change before answering None
-_CACHE_LIMIT = 4096  # dates remembered per service; today and its neighbours stay hot
 _FOREVER = float("inf")
 
 # One rule's stretch of a day in local wall-clock minutes: (start, end, rule or None for a gap).
@@ -51,9 +51,29 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0).astimezone(tz)
 
 
+_clock_changes: dict[tuple[str, int], frozenset[date]] = {}
+
+
+def _is_clock_change_day(day: date, tz: ZoneInfo) -> bool:
+    """Whether the local day is not 24 hours long; worked out once per zone and year."""
+    key = (tz.key, day.year)
+    found = _clock_changes.get(key)
+    if found is None:
+        found = frozenset(
+            d for d in (date(day.year, 1, 1) + timedelta(days=n) for n in range(366)) if d.year == day.year
+            and local_instant(d + timedelta(days=1), 0, tz).timestamp() - local_instant(d, 0, tz).timestamp() != 86400
+        )
+        _clock_changes[key] = found
+    return day in found
+
+
 @dataclass(frozen=True, slots=True)
 class _Day:
-    """One local date's segments as real instants (epoch seconds), ready for bisect."""
+    """A day's segments in real seconds after local midnight, ready for bisect.
+
+    Every ordinary day with the same weekday and kinds shares one of these; only the two
+    clock-change days a year get their own. `ends[-1]` is the day's real length.
+    """
 
     starts: tuple[float, ...]
     ends: tuple[float, ...]
@@ -61,14 +81,27 @@ class _Day:
 
 
 class _OverrideIndex:
-    """Overrides for one service cut into elementary intervals, each with its winner."""
+    """Overrides for one service cut into elementary intervals, each with its winner.
+
+    Built by one sweep over the boundaries; the earliest-listed override in force wins.
+    """
 
     def __init__(self, overrides: list[Override]) -> None:
-        edges = sorted({o.start.timestamp() for o in overrides} | {_end(o) for o in overrides})
+        starts = [o.start.timestamp() for o in overrides]
+        ends = [_end(o) for o in overrides]
+        edges = sorted(set(starts) | set(ends))
         self.bounds = edges
         self.winners: list[Override | None] = []
-        for lo, hi in zip(edges, edges[1:]):
-            self.winners.append(next((o for o in overrides if _covers(o, lo, hi)), None))
+        by_start = sorted(range(len(overrides)), key=starts.__getitem__)
+        in_force: list[int] = []  # heap of file positions; lower wins
+        taken = 0
+        for lo in edges[:-1]:
+            while taken < len(by_start) and starts[by_start[taken]] <= lo:
+                heapq.heappush(in_force, by_start[taken])
+                taken += 1
+            while in_force and ends[in_force[0]] <= lo:
+                heapq.heappop(in_force)  # ended; those further down are dropped when they surface
+            self.winners.append(overrides[in_force[0]] if in_force else None)
         # run_end[k]: where the answer of piece k stops, merging neighbours with the same winner.
         self.run_end: list[float] = [0.0] * len(self.winners)
         for k in range(len(self.winners) - 1, -1, -1):
@@ -87,18 +120,18 @@ class _OverrideIndex:
 
     def pieces(self, lo: float, hi: float) -> Iterator[tuple[float, float, Override]]:
         """Stretches of [lo, hi) that an override governs."""
-        for k, winner in enumerate(self.winners):
+        first = max(bisect_right(self.bounds, lo) - 1, 0)
+        for k in range(first, len(self.winners)):
+            if self.bounds[k] >= hi:
+                break
             a, b = max(self.bounds[k], lo), min(self.bounds[k + 1], hi)
+            winner = self.winners[k]
             if winner is not None and a < b:
                 yield a, b, winner
 
 
 def _end(override: Override) -> float:
     return override.end.timestamp() if override.end else _FOREVER
-
-
-def _covers(override: Override, lo: float, hi: float) -> bool:
-    return override.start.timestamp() <= lo and hi <= _end(override)
 
 
 class ServiceSchedule:
@@ -109,10 +142,10 @@ class ServiceSchedule:
         self._schedule = schedule
         self._calendar = calendar
         self._tz = ZoneInfo(schedule.timezone)
-        self._plans: dict[tuple[int, DayPattern], tuple[_WallSegment, ...]] = {}
-        self._days: dict[date, _Day] = {}
-        self._until: dict[tuple[date, int], float] = {}
+        self._plans: dict[tuple[int, DayPattern], _Day] = {}
+        self._clock_change_days: dict[date, _Day] = {}
         self._overrides = _OverrideIndex([o for o in schedule.overrides if o.covers(service.key)])
+        self._constant = self._constant_rule()
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -125,10 +158,15 @@ class ServiceSchedule:
         if override is not None:
             return self._decision(at, override.destination, override.label, override_until, True)
         local = at.astimezone(self._tz)
-        day = self._day(local.date())
-        i = bisect_right(day.starts, ts) - 1
-        rule = day.rules[i]
-        until = min(self._rule_until(local.date(), i), override_until)
+        day = local.date()
+        if _is_clock_change_day(day, self._tz):
+            midnight = local_instant(day, 0, self._tz).timestamp()
+        else:
+            midnight = ts - (local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6)
+        plan = self._day(day)
+        i = bisect_right(plan.starts, ts - midnight) - 1
+        rule = plan.rules[i]
+        until = min(self._rule_until(day, midnight, plan, i), override_until)
         return self._decision(at, rule.destination if rule else None, _label(rule), until, False)
 
     def timeline(self, start: datetime, end: datetime) -> list[Interval]:
@@ -136,13 +174,13 @@ class ServiceSchedule:
         lo, hi = start.timestamp(), end.timestamp()
         pieces: list[tuple[float, float, Rule | Override | None]] = []
         day = start.astimezone(self._tz).date()
-        while True:
+        midnight = local_instant(day, 0, self._tz).timestamp()
+        while midnight < hi:
             plan = self._day(day)
             for a, b, rule in zip(plan.starts, plan.ends, plan.rules):
-                if b > lo and a < hi:
-                    pieces.append((max(a, lo), min(b, hi), rule))
-            if plan.ends[-1] >= hi:
-                break
+                if midnight + b > lo and midnight + a < hi:
+                    pieces.append((max(midnight + a, lo), min(midnight + b, hi), rule))
+            midnight += plan.ends[-1]
             day += timedelta(days=1)
         pieces = _overlay(pieces, list(self._overrides.pieces(lo, hi)))
         return [self._interval(a, b, what) for a, b, what in _merge(pieces)]
@@ -154,59 +192,65 @@ class ServiceSchedule:
     # -- compilation -------------------------------------------------------------------------
 
     def _day(self, day: date) -> _Day:
-        cached = self._days.get(day)
-        if cached is not None:
+        """The day's segments in real seconds after its local midnight."""
+        if _is_clock_change_day(day, self._tz):
+            cached = self._clock_change_days.get(day)
+            if cached is None:
+                cached = self._clock_change_days[day] = self._clock_change_day(day)
             return cached
-        if len(self._days) >= _CACHE_LIMIT:
-            self._days.clear()
-            self._until.clear()
+        key = (day.weekday(), self._calendar.pattern(day))
+        plan = self._plans.get(key)
+        if plan is None:
+            wall = self._wall_plan(*key)
+            plan = self._plans[key] = _Day(
+                tuple(a * 60.0 for a, _, _ in wall), tuple(b * 60.0 for _, b, _ in wall), tuple(r for _, _, r in wall)
+            )
+        return plan
+
+    def _clock_change_day(self, day: date) -> _Day:
+        midnight = local_instant(day, 0, self._tz).timestamp()
         starts: list[float] = []
         ends: list[float] = []
         rules: list[Rule | None] = []
-        for a, b, rule in self._plan(day.weekday(), self._calendar.pattern(day)):
-            ta = local_instant(day, a, self._tz).timestamp()
-            tb = local_instant(day, b, self._tz).timestamp()
+        for a, b, rule in self._wall_plan(day.weekday(), self._calendar.pattern(day)):
+            ta = local_instant(day, a, self._tz).timestamp() - midnight
+            tb = local_instant(day, b, self._tz).timestamp() - midnight
             if ta < tb:  # a stretch wholly inside the spring-forward gap never happens
                 starts.append(ta)
                 ends.append(tb)
                 rules.append(rule)
-        result = self._days[day] = _Day(tuple(starts), tuple(ends), tuple(rules))
-        return result
+        return _Day(tuple(starts), tuple(ends), tuple(rules))
 
-    def _plan(self, weekday: int, pattern: DayPattern) -> tuple[_WallSegment, ...]:
-        """A day's wall-clock segments for one weekday and pattern of kinds, computed once."""
-        key = (weekday, pattern)
-        cached = self._plans.get(key)
-        if cached is None:
-            segments: list[_WallSegment] = []
-            for run_start, run_end, kind in pattern:
-                rules = [r for r in self.service.rules if r.applies(weekday, kind)]
-                segments.extend(_paint(rules, run_start, run_end))
-            cached = self._plans[key] = tuple(_merge(segments))
-        return cached
+    def _wall_plan(self, weekday: int, pattern: DayPattern) -> tuple[_WallSegment, ...]:
+        """A day's wall-clock segments for one weekday and pattern of kinds."""
+        segments: list[_WallSegment] = []
+        for run_start, run_end, kind in pattern:
+            rules = [r for r in self.service.rules if r.applies(weekday, kind)]
+            segments.extend(_paint(rules, run_start, run_end))
+        return tuple(_merge(segments))
 
-    def _rule_until(self, day: date, index: int) -> float:
-        """When the rule segment `index` of `day` ends, following it across midnights."""
-        key = (day, index)
-        cached = self._until.get(key)
-        if cached is not None:
-            return cached
-        plan = self._day(day)
-        rule, d, i = plan.rules[index], day, index
+    def _constant_rule(self) -> Rule | None:
+        """The rule that answers every minute of every kind of day, if there is one."""
+        plans = {self._wall_plan(wd, ((0, MINUTES_PER_DAY, kind),)) for wd in range(7) for kind in DayKind}
+        if len(plans) == 1:
+            (only,) = plans
+            if len(only) == 1 and only[0][2] is not None:
+                return only[0][2]
+        return None
+
+    def _rule_until(self, day: date, midnight: float, plan: _Day, index: int) -> float:
+        """When segment `index` of `day` ends, following the same rule across midnights."""
+        rule = plan.rules[index]
+        if rule is not None and rule is self._constant:
+            return _FOREVER
         for _ in range(LOOKAHEAD_DAYS):
-            current = self._day(d)
-            if i < len(current.rules) - 1:
-                result = current.ends[i]
-                break
-            following = self._day(d + timedelta(days=1))
+            if index < len(plan.rules) - 1:
+                return midnight + plan.ends[index]
+            following = self._day(day + timedelta(days=1))
             if following.rules[0] is not rule:
-                result = current.ends[i]
-                break
-            d, i = d + timedelta(days=1), 0
-        else:
-            result = _FOREVER
-        self._until[key] = result
-        return result
+                return midnight + plan.ends[index]
+            day, midnight, plan, index = day + timedelta(days=1), midnight + plan.ends[-1], following, 0
+        return _FOREVER
 
     # -- building values ---------------------------------------------------------------------
 
@@ -253,6 +297,8 @@ def _paint(rules: list[Rule], lo: int, hi: int) -> list[_WallSegment]:
         return k
 
     for rule in rules:
+        if rule.end <= lo or rule.start >= hi:
+            continue  # wholly outside this run of the day
         stop = bisect_left(cuts, min(rule.end, hi))
         k = free_from(bisect_left(cuts, max(rule.start, lo)))
         while k < stop:

@@ -206,3 +206,18 @@ def test_random_rules_made_total_always_answer(rules: list[Rule], offset: int) -
     (interval,) = router.timeline("child-at-risk", instant, instant + timedelta(seconds=1))
     assert (interval.destination, interval.rule) == (decision.destination, decision.rule)
     assert router.coverage("child-at-risk", instant, instant + timedelta(days=3)) == []
+
+
+def test_part_day_closure_with_the_shipped_wiltshire_rules(tmp_path: Path) -> None:
+    """Christmas Eve closed from 13:00 (the README's example): MASH until 13:00, then Out of Hours."""
+    import shutil
+
+    shutil.copytree(config.PROJECT_DIR / "flows", tmp_path / "flows")
+    shutil.copytree(config.PROJECT_DIR / "schedules", tmp_path / "schedules")
+    path = tmp_path / "schedules" / "wiltshire.yaml"
+    path.write_text(path.read_text().replace("closures: []", 'closures:\n  - {date: 2026-12-24, time: "13:00-24:00", name: Christmas Eve afternoon}'))
+    router = config.load(tmp_path, now=at("2026-12-01T00:00")).router("wiltshire")
+    assert_routes_to(router, "child-at-risk", "2026-12-24T12:59", "mash")
+    assert_routes_to(router, "child-at-risk", "2026-12-24T13:00", "out-of-hours")
+    assert_routes_to(router, "child-at-risk", "2026-12-24T17:30", "out-of-hours")
+    assert router.route("child-at-risk", at("2026-12-24T13:00")).until == at("2026-12-25T00:00")
