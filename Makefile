@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/ivr check
-	IVR_ENV=$${IVR_ENV:-development} $(BIN)/flask --app 'ivr.app:create_app()' run --host 127.0.0.1 --port $${PORT:-5000}
+	IVR_ENV=$${IVR_ENV:-development} IVR_RUN_CLOCK=$${IVR_RUN_CLOCK:-1} $(BIN)/flask --app 'ivr.app:create_app()' run --host 127.0.0.1 --port $${PORT:-5000}
 
 test: $(STAMP)
 	$(BIN)/ruff check ivr tests bench

@@ -68,6 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # twilio's HTTP client logs request parameters, which include callers' numbers.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     if app.config["IVR_WEBHOOKS"]:
         _check_mode(app)
 

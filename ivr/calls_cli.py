@@ -100,8 +100,9 @@ def tell(story: CallStory) -> list[str]:
         elif e.kind == "shortcut":
             text = f"Used professional shortcut *{d.get('code')} for {d.get('service')}"
         elif e.kind == "route":
-            text = (f"Routed {d.get('service')} to {d.get('destination')} ({d.get('number') or 'no number'}) by {d.get('rule')}"
-                    if d.get("destination") else f"{d.get('service')} was closed ({d.get('rule')})")
+            config = f" (configuration {d['config_digest']})" if d.get("config_digest") else ""
+            text = (f"Routed {d.get('service')} to {d.get('destination')} ({d.get('number') or 'no number'}) by {d.get('rule')}{config}"
+                    if d.get("destination") else f"{d.get('service')} was closed ({d.get('rule')}){config}")
         elif e.kind == "dial":
             talked = f", talked {d.get('duration')}s" if d.get("duration") and d.get("status") in ("completed", "answered") else ""
             text = f"Dial attempt {d.get('attempt')} to {d.get('destination')}: {d.get('status')}{talked}"

@@ -213,3 +213,19 @@ def test_logs_never_hold_a_full_caller_number(twilio: Twilio, caplog: pytest.Log
     assert caplog.records, "the webhooks log something"
     assert all(CALLER not in r.getMessage() for r in caplog.records)
     assert any("*********456" in r.getMessage() for r in caplog.records)
+
+
+def test_webhooks_record_the_call_and_its_decisions(twilio: Twilio, app: Any) -> None:
+    """A call through the webhooks leaves its start, key, routing decision (with configuration) and dial."""
+    menu = twilio.post("/voice/wiltshire")
+    dial = twilio.press(menu, "1")
+    twilio.accept(dial)
+    twilio.dial_result(dial, "completed", DialCallDuration="75")
+    story = app.extensions["ivr.store"].story(twilio.params["CallSid"])
+    digest = app.extensions["ivr.live"].current().config.digest
+    assert story.call.line == "wiltshire" and story.call.config_digest == digest and story.call.outcome == "connected"
+    kinds = [e.kind for e in story.events]
+    assert kinds == ["menu", "key", "route", "screen", "dial", "end"]
+    route = story.events[2].detail
+    assert route["destination"] == "mash" and route["config_digest"] == digest and route["rule"].startswith("rule 1: MASH")
+    assert story.events[4].detail == {"attempt": 1, "destination": "mash", "status": "completed", "duration": "75"}

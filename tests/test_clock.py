@@ -161,3 +161,16 @@ def test_scheduler_runs_the_jobs_only_when_leading(jobs: Jobs) -> None:
     scheduler.get_job("purge").func()
     assert ran == [london("2027-03-03T03:15")]
     assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}
+
+
+def test_make_run_hosts_the_clock_in_the_web_process(settings: dict[str, Any]) -> None:
+    """With IVR_RUN_CLOCK (what `make run` sets) the web app starts the clock's jobs itself."""
+    from ivr.app import create_app
+
+    app = create_app({**settings, "IVR_RUN_CLOCK": True})
+    scheduler = app.extensions["ivr.clock"]
+    try:
+        assert scheduler.running
+        assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}
+    finally:
+        scheduler.shutdown(wait=False)

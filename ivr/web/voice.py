@@ -83,6 +83,7 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
             snapshot = _snapshot()
             flow = _flow_for(snapshot, kwargs.pop("line", None))
             reply = handler(flow, call, snapshot, **kwargs)
+            reply = _stamped(reply, snapshot.config.digest)
             count(handler.__name__)
         except Exception:  # noqa: BLE001 - the caller must be connected whatever went wrong
             log.exception("webhook %s failed; answering with the safe route", request.path)
@@ -92,6 +93,12 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
         return _twiml(flow, call, reply)
 
     return wrapper
+
+
+def _stamped(reply: Reply, digest: str) -> Reply:
+    """Each routing decision names the configuration it was taken under (it may change mid-call)."""
+    events = [(kind, {**detail, "config_digest": digest} if kind == "route" else detail) for kind, detail in reply.events]
+    return Reply(reply.verbs, events)
 
 
 def _safe_reply(flow: CallFlow | None, call: Call | None) -> tuple[Reply, CallFlow | None]:
