@@ -54,6 +54,8 @@ class CallFlow:
         self.base = f"/voice/{line.key}"
         self._urgent = line.schedule.services[self.flow.urgent_service]
         self._code_digits = max((len(c) for c in self.flow.shortcuts), default=1)
+        # Each menu's spoken options are fixed for a configuration: build them once, not per call.
+        self._prompts = {key: self._menu_prompts(menu) for key, menu in self.flow.menus.items()}
 
     # -- URLs -------------------------------------------------------------------------------
 
@@ -76,23 +78,20 @@ class CallFlow:
 
     def _menu_verbs(self, where: Where, intro: tuple[Say, ...]) -> list[Verb]:
         menu = self.flow.menus[where.trail[-1]]
-        prompts = list(intro)
-        if menu.intro:
-            prompts.append(Say(menu.intro))
-        for option in menu.options:
-            prompts.append(Say(self._option_text(menu, option)))
-        keys = self.flow.keys
-        prompts.append(Say(f"To hear these options again, press {_key_name(keys.repeat)}." + (
-            f" To go back, press {_key_name(keys.back)}." if len(where.trail) > 1 else "")))
-        action = self.url("input", where.trail[-1], **where.query())
+        options, top_level, nested = self._prompts[menu.key]
+        action = self.url("input", menu.key, **where.query())
         hints = tuple(o.word for o in menu.options if o.word) if menu.speech else None
+        prompts = (*intro, *options, nested if len(where.trail) > 1 else top_level)
         # With no key pressed Twilio falls through to the Redirect, which counts as a try.
-        return [Gather(action, tuple(prompts), 1, MENU_TIMEOUT, "", hints), Redirect(action)]
+        return [Gather(action, prompts, 1, MENU_TIMEOUT, "", hints), Redirect(action)]
 
-    @staticmethod
-    def _option_text(menu: Menu, option: Option) -> str:
-        say = f", or say {option.word}" if menu.speech and option.word else ""
-        return f"{option.label}, press {option.key}{say}."
+    def _menu_prompts(self, menu: Menu) -> tuple[tuple[Say, ...], Say, Say]:
+        """A menu's intro and options, and its closing line for the start menu and for sub-menus."""
+        spoken_options = tuple(Say(_option_text(menu, option)) for option in menu.options)
+        keys = self.flow.keys
+        repeat = f"To hear these options again, press {_key_name(keys.repeat)}."
+        back = f" To go back, press {_key_name(keys.back)}."
+        return ((Say(menu.intro), *spoken_options) if menu.intro else spoken_options), Say(repeat), Say(repeat + back)
 
     def menu_input(
         self, where: Where, digits: str, speech: str, now: datetime, caller: str | None = None, call_sid: str = ""
@@ -110,20 +109,20 @@ class CallFlow:
             return _with(events, self.menu(Where(where.trail[:-1] or where.trail)))
         option = menu.option(digits) if digits else _heard(menu, speech)
         if option is None:
-            return _with(events, self.retry(where, "no choice was made" if not (digits or speech) else "that choice is not on the menu"))
+            return _with(events, self.retry(where, silent=not (digits or speech)))
         if option.menu:
             return _with(events, self.menu(Where((*where.trail, option.menu))))
         assert option.service is not None
         via = f"option {option.key} of the {menu.key} menu"
         return _with(events, self.connect(option.service, now, via=via, caller=caller, call_sid=call_sid))
 
-    def retry(self, where: Where, reason: str) -> Reply:
-        """No input or a wrong key: play the menu again, and after the last try, connect."""
+    def retry(self, where: Where, silent: bool) -> Reply:
+        """No input (`silent`) or a wrong key: play the menu again; after the last try, connect."""
         if where.tries >= self.flow.tries:
-            say = Say("Connecting you to someone who can help.")
-            reply = self.connect_redirect(self._urgent.key, via=f"after {where.tries} tries without a choice")
-            return Reply([say, *reply.verbs], [("fallback", {"reason": f"{reason} after {where.tries} tries"})])
-        sorry = Say("Sorry, I did not hear a choice." if reason == "no choice was made" else "Sorry, that is not one of the options.")
+            reason = f"{'no choice' if silent else 'no valid choice'} after {where.tries} tries"
+            connect = Redirect(self.url("connect", self._urgent.key, via=f"after {where.tries} tries without a choice"))
+            return Reply([Say("Connecting you to someone who can help."), connect], [("fallback", {"reason": reason})])
+        sorry = Say("Sorry, I did not hear a choice." if silent else "Sorry, that is not one of the options.")
         nxt = Where(where.trail, where.tries + 1)
         return Reply([sorry, Redirect(self.url("menu", nxt.trail[-1], **nxt.query()))])
 
@@ -139,7 +138,7 @@ class CallFlow:
         """A professional's code: straight to its service, which still obeys the schedule."""
         shortcut = self.flow.shortcuts.get(code)
         if shortcut is None:
-            retry = self.retry(where, "unknown shortcut code")
+            retry = self.retry(where, silent=not code)
             return Reply([Say("That code is not recognised."), *retry.verbs], [("key", {"menu": "shortcut", "digits": code}), *retry.events])
         events = [("shortcut", {"code": code, "service": shortcut.service})]
         decision = self.router.route(shortcut.service, now)
@@ -154,10 +153,6 @@ class CallFlow:
         return Reply([*lead, *connect.verbs], events + connect.events)
 
     # -- connecting -------------------------------------------------------------------------
-
-    def connect_redirect(self, service: str, via: str) -> Reply:
-        """Continue at the connect step (used where the decision should be taken afresh)."""
-        return Reply([Redirect(self.url("connect", service, via=via))])
 
     def connect(
         self,
@@ -399,6 +394,11 @@ def _route_fact(decision: Decision) -> dict[str, Any]:
         "rule": decision.rule,
         "until": decision.until.isoformat() if decision.until else None,
     }
+
+
+def _option_text(menu: Menu, option: Option) -> str:
+    say = f", or say {option.word}" if menu.speech and option.word else ""
+    return f"{option.label}, press {option.key}{say}."
 
 
 def _heard(menu: Menu, speech: str) -> Option | None:
