@@ -212,8 +212,8 @@ def _coverage(args: argparse.Namespace) -> int:
     router = load_config(args, prove_coverage=False).router(args.line)
     start = parse_time(args.start, router.tz) if args.start else datetime.now(router.tz)
     end = start + timedelta(days=args.days)
-    report = []
-    lines = []
+    report: list[dict[str, Any]] = []
+    lines: list[str] = []
     for service in router.schedule.services.values():
         if not service.always_open:
             continue

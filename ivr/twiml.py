@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -33,7 +34,7 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
         if isinstance(verb, Say):
             response.say(verb.text, voice=voice, language=language)
         elif isinstance(verb, Gather):
-            options = {
+            options: dict[str, Any] = {
                 "action": absolute(verb.action),
                 "method": "POST",
                 "num_digits": verb.num_digits,
@@ -46,7 +47,7 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
                 for prompt in verb.prompts:
                     gather.say(prompt.text, voice=voice, language=language)
         elif isinstance(verb, Dial):
-            dial_options = {"timeout": verb.timeout, "answer_on_bridge": True}
+            dial_options: dict[str, Any] = {"timeout": verb.timeout, "answer_on_bridge": True}
             if verb.action:
                 dial_options.update(action=absolute(verb.action), method="POST")
             if verb.caller_id:
