@@ -187,3 +187,22 @@ def test_fuzz_never_an_error_page(twilio: Twilio, path: str, query: dict[str, st
     else:
         assert answer.status == 403
     assert TOKEN not in answer.body
+
+
+def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_path: Path) -> None:
+    """A valid edit (a diversion added) is picked up by the running app at its next check."""
+    import shutil
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(PROJECT_DIR / "flows", config_dir / "flows")
+    shutil.copytree(PROJECT_DIR / "schedules", config_dir / "schedules")
+    app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
+    caller = Twilio(app.test_client())
+    assert caller.press(caller.post("/voice/hampshire"), "1").dialled() == ["+443005551384"]
+    schedule = config_dir / "schedules" / "hampshire.yaml"
+    schedule.write_text(schedule.read_text().replace("overrides: []", (
+        "overrides:\n  - {services: [child-at-risk], to: out-of-hours, from: 2027-03-03T09:00, "
+        "until: 2027-03-03T12:00, reason: CRT fire drill}\n")))
+    answer = caller.press(caller.post("/voice/hampshire"), "1")
+    assert answer.dialled() == ["+443005551373"]
+    assert app.extensions["ivr.live"].refused is None
