@@ -16,7 +16,7 @@ from typing import Any
 from ivr import config as config_module
 from ivr.errors import ConfigError, IvrError
 from ivr.model import Decision, Interval
-from ivr.schedule import local_instant
+from ivr.schedule import local_instant, parse_instant
 
 
 class UsageError(IvrError, ValueError):
@@ -74,7 +74,7 @@ def parse_time(text: str, tz: Any) -> datetime:
     try:
         if len(text.strip()) == 10:
             return local_instant(date.fromisoformat(text.strip()), 0, tz)
-        return config_module.parse_instant(text, tz)
+        return parse_instant(text, tz)
     except ValueError:
         raise UsageError(f"{text!r} is not an ISO 8601 date or time (2026-12-25T10:00)") from None
 

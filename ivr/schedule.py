@@ -51,6 +51,16 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0).astimezone(tz)
 
 
+def parse_instant(text: str, tz: ZoneInfo) -> datetime:
+    """ISO 8601; without an offset it is wall-clock time in `tz`. Raises ValueError."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        return local_instant(value.date(), value.hour * 60 + value.minute, tz) + timedelta(
+            seconds=value.second, microseconds=value.microsecond
+        )
+    return value.astimezone(tz)
+
+
 _clock_changes: dict[tuple[str, int], frozenset[date]] = {}
 
 
