@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +11,12 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 STATUS_PATH = "/voice/status"
+# Characters XML 1.0 cannot carry; text that reaches a caller must never break the document.
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def empty() -> str:
@@ -26,13 +33,14 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
     response = VoiceResponse()
 
     def absolute(url: str) -> str:
+        url = _clean(url)
         if step is not None and url.startswith("/"):
             url += ("&" if "?" in url else "?") + f"n={step}"
         return base_url.rstrip("/") + url if url.startswith("/") else url
 
     for verb in verbs:
         if isinstance(verb, Say):
-            response.say(verb.text, voice=voice, language=language)
+            response.say(_clean(verb.text), voice=voice, language=language)
         elif isinstance(verb, Gather):
             options: dict[str, Any] = {
                 "action": absolute(verb.action),
@@ -45,7 +53,7 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
                 options.update(input="dtmf speech", hints=", ".join(verb.hints), speech_timeout="auto", language=language)
             with response.gather(**options) as gather:
                 for prompt in verb.prompts:
-                    gather.say(prompt.text, voice=voice, language=language)
+                    gather.say(_clean(prompt.text), voice=voice, language=language)
         elif isinstance(verb, Dial):
             dial_options: dict[str, Any] = {"timeout": verb.timeout, "answer_on_bridge": True}
             if verb.action:

@@ -307,4 +307,5 @@ def _service(flow: CallFlow, key: str) -> str:
 
 
 def _via() -> str:
-    return request.args.get("via", "the menu")[:80]
+    """How the caller reached the service, as the flow wrote it into the URL (printable text only)."""
+    return "".join(c for c in request.args.get("via", "the menu")[:80] if c.isprintable()) or "the menu"
