@@ -103,7 +103,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ivr.web import health, voice
 
     if app.config["IVR_WEBHOOKS"]:
-        app.register_blueprint(voice.bp)
+        voice.init_app(app)
     app.register_blueprint(health.bp)
     if app.config["IVR_RUN_CLOCK"]:
         from ivr import clock

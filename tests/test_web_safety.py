@@ -207,3 +207,17 @@ def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_
     answer = caller.press(caller.post("/voice/hampshire"), "1")
     assert answer.dialled() == ["+443005551373"]
     assert app.extensions["ivr.live"].refused is None
+
+
+@pytest.mark.parametrize("path", ["/voice/wiltshire/no/such/step", "/voice/wiltshire/menu", "/voice/a/b/c/d/e"])
+def test_a_path_no_route_knows_still_gets_twiml(twilio: Twilio, path: str) -> None:
+    """Signed requests to unknown paths under /voice get the safe TwiML, unsigned ones 403."""
+    answer = twilio.post(path)
+    assert answer.status == 200 and "999" in answer.says()[0] and answer.dialled() == ["+443004560108", "+443004560100"]
+    assert twilio.post(path, sign=False).status == 403
+
+
+def test_an_oversized_body_is_refused_not_crashed(twilio: Twilio) -> None:
+    """A body too big to read (so its signature cannot be checked) gets 403, never an error page."""
+    assert twilio.post("/voice/wiltshire", SpeechResult="x" * 100_000).status == 403
+    assert twilio.post("/voice/wiltshire", SpeechResult="x" * 1_000).status == 200

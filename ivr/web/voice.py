@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from ivr import twiml
 from ivr.flow import CallFlow, Reply, Where, sms_text, static_fallback
@@ -20,6 +21,27 @@ from ivr.web.security import base_url, is_signed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhooks, and answer any other failure under /voice with TwiML too."""
+    app.register_blueprint(bp)
+    app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or 64 * 1024  # Twilio's posts are small
+
+    @app.errorhandler(HTTPException)
+    def _voice_errors(error: HTTPException) -> Response | HTTPException:
+        # A path Twilio should never ask for (404), a method it does not use (405): still TwiML.
+        if not request.path.startswith("/voice") or error.code == 403:
+            return error
+        if error.code == 413:  # too big to read, so its signature cannot be checked; not Twilio's
+            return Response("Forbidden", status=403)
+        token = current_app.config.get("TWILIO_AUTH_TOKEN")
+        if token and not is_signed(request, token, current_app.config.get("IVR_PUBLIC_URL", "")):
+            return Response("Forbidden", status=403)
+        log.warning("%s for %s; answering with the safe route", error.code, request.path)
+        count("safe_answer")
+        reply, flow = _safe_reply(None, None)
+        return _twiml(flow, None, reply)
 
 
 @bp.before_request
