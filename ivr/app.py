@@ -57,6 +57,7 @@ def settings_from_env() -> dict[str, Any]:
         "IVR_SIMULATED": False,
         "IVR_TWILIO_HTTP_CLIENT": None,
         "IVR_WEBHOOKS": True,
+        "IVR_ADMIN_PASSWORD": os.environ.get("IVR_ADMIN_PASSWORD", ""),
     }
 
 
@@ -100,11 +101,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     flow = snapshot.flows[default]
     app.extensions["ivr.static_twiml"] = twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language)
 
-    from ivr.web import health, voice
+    from ivr.web import admin, health, voice
 
     if app.config["IVR_WEBHOOKS"]:
         voice.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
     if app.config["IVR_RUN_CLOCK"]:
         from ivr import clock
 
