@@ -13,6 +13,8 @@ import hmac
 import json
 import os
 import secrets
+import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -170,7 +172,9 @@ class CallStore:
         self.instance_path = Path(instance_path)
         self.url = database_url(url, self.instance_path)
         self.keep_numbers = keep_numbers
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True, future=True)
+        # SQLite waits for a lock from the moment it connects: workers may open a new file at once.
+        connect_args = {"timeout": 15} if self.url.startswith("sqlite") else {}
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
         self.is_postgresql = self.engine.dialect.name == "postgresql"
         if self.engine.dialect.name == "sqlite":
             _sqlite_settings(self.engine)
@@ -326,8 +330,8 @@ def _sqlite_settings(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -335,6 +339,19 @@ def _sqlite_settings(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # Take the write lock at the start, so concurrent workers wait instead of failing.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so). The switch can report 'locked' without waiting
+    when several workers open a new file at once, so it is retried briefly."""
+    for attempt in range(50):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            time.sleep(0.02 * (attempt + 1))
+    raise StoreError("could not put the SQLite call records into WAL mode")
 
 
 def _hash_key(instance_path: Path) -> bytes:

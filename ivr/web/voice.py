@@ -89,8 +89,8 @@ def _flow_for(snapshot: Snapshot, line: str | None) -> CallFlow:
     by_number = snapshot.config.line_for_number(request.form.get("To", ""))
     if by_number is not None:
         return snapshot.flows[by_number.key]
-    default = current_app.config.get("IVR_DEFAULT_LINE") or sorted(snapshot.flows)[0]
-    return snapshot.flows.get(default) or snapshot.flows[sorted(snapshot.flows)[0]]
+    # The default line may have gone from a reloaded configuration; any line beats no answer.
+    return snapshot.flows.get(current_app.config.get("IVR_DEFAULT_LINE", "")) or snapshot.flows[min(snapshot.flows)]
 
 
 def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
