@@ -1,128 +1,268 @@
-"""`ivr db upgrade`, `ivr calls` and `ivr calls show SID`: the call records for people."""
+"""`ivr db upgrade`, `ivr calls` and `ivr calls show SID`: the call records for people.
+
+Caller numbers are printed masked, always; times are Europe/London wall-clock times.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ivr.config import PROJECT_DIR
 from ivr.errors import IvrError
 from ivr.numbers import mask
-from ivr.store import CallStore, CallStory
+from ivr.store import LATEST, CallEvent, CallStore, CallStory, CallSummary, StoreError
 
 LONDON = ZoneInfo("Europe/London")
+_TALKED = ("completed", "answered", "in-progress")
 
 
 class UnknownCall(IvrError, LookupError):
     """A call SID with no record."""
 
+    def __init__(self, sid: str) -> None:
+        super().__init__(f"no call {sid!r} in the call records")
+        self.sid = sid
+
 
 def open_store() -> CallStore:
-    """The store the app uses: DATABASE_URL, else SQLite in the instance folder."""
+    """The store the app uses: DATABASE_URL, else SQLite in the instance folder (IVR_INSTANCE_PATH)."""
     instance = Path(os.environ.get("IVR_INSTANCE_PATH") or PROJECT_DIR / "instance")
     return CallStore(os.environ.get("DATABASE_URL") or None, instance_path=instance)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add `ivr db upgrade`, `ivr calls` and `ivr calls show SID`."""
     db = sub.add_parser("db", help="the call records database")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
     p = db_sub.add_parser("upgrade", help="create or upgrade the schema (safe to run twice)")
     p.set_defaults(handler=_upgrade)
 
     p = sub.add_parser("calls", help="recent calls and their path; 'calls show SID' tells one call's story")
-    p.add_argument("show", nargs="?", choices=["show"], help=argparse.SUPPRESS)
-    p.add_argument("sid", nargs="?")
-    p.add_argument("--line")
-    p.add_argument("--since", metavar="TIME")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--line", help="only this line's calls")
+    p.add_argument("--since", metavar="TIME", help="only calls started at or after TIME (ISO 8601, London time)")
+    p.add_argument("--limit", type=int, default=100, help="at most this many calls (default 100)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_calls)
+    p.set_defaults(handler=_list)
+    calls_sub = p.add_subparsers(dest="calls_command", metavar="show")
+    show = calls_sub.add_parser("show", help="one call's story in plain words")
+    show.add_argument("sid")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
 
 
-def _upgrade(args: argparse.Namespace) -> int:
+@contextmanager
+def _records(need_schema: bool = True) -> Iterator[CallStore]:
     store = open_store()
-    applied = store.upgrade()
-    print(f"applied migrations {applied} to {_shown(store)}" if applied else f"{_shown(store)} is up to date")
-    return 0
+    try:
+        if need_schema and store.schema_version() < LATEST:
+            raise StoreError(f"the call records at {_shown(store)} have no schema yet: run `ivr db upgrade`")
+        yield store
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(f"cannot use the call records at {_shown(store)}: {reason}") from exc
+    finally:
+        store.close()
 
 
 def _shown(store: CallStore) -> str:
     return store.engine.url.render_as_string(hide_password=True)
 
 
-def _calls(args: argparse.Namespace) -> int:
-    from ivr.cli import emit, iso, parse_time
-
-    store = open_store()
-    if args.show:
-        if not args.sid:
-            raise UnknownCall("say which call: ivr calls show SID")
-        story = store.story(args.sid)
-        if story is None:
-            raise UnknownCall(f"no call {args.sid!r} in the records")
-        data = {"call": _call_json(story.call, iso), "events": [{"at": iso(e.at), "kind": e.kind, "detail": e.detail} for e in story.events]}
-        emit(args, data, "\n".join(tell(story)))
-        return 0
-    since = parse_time(args.since, LONDON) if args.since else None
-    found = store.calls(line=args.line, since=since, limit=args.limit)
-    lines = [
-        f"{c.started_at.astimezone(LONDON):%Y-%m-%d %H:%M:%S}  {c.call_sid}  {c.line}{' (simulated)' if c.simulated else ''}"
-        f"  {c.outcome or 'in progress'}  {c.path}"
-        for c in found
-    ]
-    emit(args, {"calls": [_call_json(c, iso) for c in found]}, "\n".join(lines) or "no calls")
+def _upgrade(args: argparse.Namespace) -> int:
+    with _records(need_schema=False) as store:
+        applied = store.upgrade()
+        where = _shown(store)
+    if applied:
+        print(f"applied migrations {applied} to {where}: schema version {LATEST}")
+    else:
+        print(f"{where} is up to date: schema version {LATEST}")
     return 0
 
 
-def _call_json(call: Any, iso: Any) -> dict[str, Any]:
+def _list(args: argparse.Namespace) -> int:
+    from ivr.cli import parse_time  # here: ivr.cli registers this module's commands
+
+    since = parse_time(args.since, LONDON) if args.since else None
+    with _records() as store:
+        found = store.calls(line=args.line, since=since, limit=args.limit)
+    if args.json:
+        print(json.dumps([call_json(c) for c in found], indent=2))
+    else:
+        print("\n".join(listing(c) for c in found) if found else "no calls")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _records() as store:
+        story = store.story(args.sid)
+    if story is None:
+        raise UnknownCall(args.sid)
+    if args.json:
+        data = {"call": call_json(story.call), "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in story.events],
+                "story": tell(story)}
+        print(json.dumps(data, indent=2))
+    else:
+        print("\n".join(tell(story)))
+    return 0
+
+
+def listing(call: CallSummary) -> str:
+    """One line of `ivr calls`: time, SID, line, simulated marker, outcome, path."""
+    simulated = " (simulated)" if call.simulated else ""
+    return f"{_local(call.started_at):%Y-%m-%d %H:%M:%S}  {call.call_sid}  {call.line}{simulated}  {call.outcome or 'no outcome yet'}  {call.path}"
+
+
+def call_json(call: CallSummary) -> dict[str, Any]:
+    """A call for `--json`; the caller's number, if kept at all, only masked."""
     return {
-        "call_sid": call.call_sid, "line": call.line, "started_at": iso(call.started_at), "ended_at": iso(call.ended_at),
-        "outcome": call.outcome, "simulated": call.simulated, "caller_hash": call.caller_hash,
+        "call_sid": call.call_sid, "line": call.line, "started_at": call.started_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None, "outcome": call.outcome,
+        "simulated": call.simulated, "caller_hash": call.caller_hash,
+        "caller_masked": mask(call.caller_number) if call.caller_number else None, "called": call.called,
         "config_digest": call.config_digest, "path": call.path,
     }
 
 
+# -- the story in plain words ----------------------------------------------------------------------
+
+
 def tell(story: CallStory) -> list[str]:
-    """One call's story in plain words, in Europe/London time."""
+    """One call's story in plain words, a line per fact: 'HH:MM:SS what happened', London time.
+
+    The first line names the date; a line naming the date again comes before any fact on a later
+    date or after a clock change.
+    """
     call = story.call
-    who = mask(call.caller_number) if call.caller_number else (f"caller #{call.caller_hash[:8]} (number not kept)" if call.caller_hash else "a withheld number")
-    lines = [f"{_clock(call.started_at)} Call {call.call_sid} to {call.line} from {who}{', simulated' if call.simulated else ''}"
-             + (f", configuration {call.config_digest}" if call.config_digest else "")]
-    for e in story.events:
+    simulated = " (simulated)" if call.simulated else ""
+    told: list[tuple[datetime, int, str]] = [(call.started_at, -1, f"Call {call.call_sid} to {call.line} from {_caller(call)}{simulated}")]
+    dialled = {e.detail.get("attempt") for e in story.events if e.kind == "dial"}
+    accepted = {e.detail.get("attempt"): bool(e.detail.get("accepted")) for e in story.events if e.kind == "screen"}
+    numbers: dict[str, str] = {}
+    last_route: tuple[Any, ...] | None = None
+    dial_began: datetime | None = None
+    ended = False
+    for index, e in enumerate(story.events):
         d = e.detail
-        if e.kind == "menu":
-            text = f"Heard the {d.get('menu')} menu"
-        elif e.kind == "key":
-            text = f"Pressed {d['digits']} in the {d.get('menu')} menu" if d.get("digits") else f"Said {d.get('speech')!r} in the {d.get('menu')} menu"
-        elif e.kind == "shortcut":
-            text = f"Used professional shortcut *{d.get('code')} for {d.get('service')}"
-        elif e.kind == "route":
-            config = f" (configuration {d['config_digest']})" if d.get("config_digest") else ""
-            text = (f"Routed {d.get('service')} to {d.get('destination')} ({d.get('number') or 'no number'}) by {d.get('rule')}{config}"
-                    if d.get("destination") else f"{d.get('service')} was closed ({d.get('rule')}){config}")
+        at = e.at
+        if e.kind == "route":
+            if d.get("destination") and d.get("number"):
+                numbers[d["destination"]] = d["number"]
+            dial_began = e.at
+            fact = (d.get("service"), d.get("destination"), d.get("rule"))
+            if fact == last_route:
+                continue  # ringing on re-routes the same service; the decision was already told
+            last_route = fact
         elif e.kind == "dial":
-            talked = f", talked {d.get('duration')}s" if d.get("duration") and d.get("status") in ("completed", "answered") else ""
-            text = f"Dial attempt {d.get('attempt')} to {d.get('destination')}: {d.get('status')}{talked}"
-        elif e.kind == "screen":
-            text = f"Answerer of attempt {d.get('attempt')} {'accepted the call' if d.get('accepted') else 'did not accept'}"
-        elif e.kind == "status":
-            text = f"Twilio reports a dialled leg {d.get('status')}"
-        elif e.kind == "sms":
-            text = f"Text message of {d.get('destination')} details to {d.get('to_masked')}: {'sent' if d.get('sent') else 'not sent'}"
-        elif e.kind == "fallback":
-            text = f"Safe route taken: {d.get('reason')}"
+            # Told when the dialling began (the route before it), so the talking follows it in time.
+            at, dial_began = dial_began or e.at, e.at
+        elif e.kind == "screen" and d.get("attempt") in dialled:
+            continue  # told with the dial it belongs to
         elif e.kind == "end":
-            text = f"Call finished: {d.get('outcome')}"
+            ended = True
+        told.append((at, index, _fact(e, numbers, accepted)))
+    if call.ended_at and not ended:
+        told.append((call.ended_at, len(story.events), f"Call ended: {call.outcome}"))
+    told.sort(key=lambda item: (item[0], item[1]))
+    return _with_dates(told)
+
+
+def _fact(e: CallEvent, numbers: dict[str, str], accepted: dict[Any, bool]) -> str:
+    d = e.detail
+    if e.kind == "menu":
+        return f"Heard menu {d.get('menu')}"
+    if e.kind == "key":
+        if d.get("menu") == "shortcut":
+            return f"Entered shortcut code {d.get('digits')}: not recognised" if d.get("digits") else "Entered no shortcut code"
+        if "digits" in d:
+            return f"Chose {d['digits']} in menu {d.get('menu')}"
+        return f"Said {d.get('speech')!r} in menu {d.get('menu')}"
+    if e.kind == "shortcut":
+        return f"Used shortcut {d.get('code')} for {d.get('service')}"
+    if e.kind == "route":
+        config = f" (configuration {str(d['config_digest'])[:8]})" if d.get("config_digest") else ""
+        if not d.get("destination"):
+            return f"Routed {d.get('service')}: closed, by {d.get('rule')}{config}"
+        return f"Routed {d.get('service')} to {d['destination']} ({d.get('number') or 'no phone number'}) by {d.get('rule')}{config}"
+    if e.kind == "dial":
+        number = d.get("number") or numbers.get(d.get("destination") or "")
+        who = f"{d.get('destination')} {number}" if number else f"{d.get('destination')}"
+        return f"Dialled {who}: {_dial_result(d, accepted.get(d.get('attempt')))}"
+    if e.kind == "screen":
+        return f"Answerer of attempt {d.get('attempt')} {'accepted the call' if d.get('accepted') else 'did not accept the call'}"
+    if e.kind == "status":
+        talked = _duration(d.get("duration"))
+        return f"Twilio reports the dialled call {d.get('status')}" + (f" after {talked}" if talked else "")
+    if e.kind == "sms":
+        what = f"{d['destination']}'s details " if d.get("destination") else ""
+        if d.get("sent") is False:
+            return f"Could not text {what}to {d.get('to_masked')}"
+        return f"Texted {what}to {d.get('to_masked')}"
+    if e.kind == "fallback":
+        return f"Took the safe route: {d.get('reason')}"
+    if e.kind == "end":
+        return f"Call ended: {d.get('outcome')}"
+    return f"{e.kind}: {json.dumps(d, sort_keys=True)}"
+
+
+def _dial_result(d: dict[str, Any], accepted: bool | None) -> str:
+    status = d.get("status") or "no result"
+    if status in _TALKED:
+        talked = _duration(d.get("duration"))
+        verdict = "accepted" if accepted else "answered"
+        return f"{verdict}, talked {talked}" if talked else verdict
+    if status == "unaccepted":
+        return "answered but not accepted"
+    return str(status)
+
+
+def _duration(seconds: Any) -> str:
+    try:
+        total = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    if total <= 0:
+        return ""
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _caller(call: CallSummary) -> str:
+    if call.called is None:
+        return "an unknown caller (the start of the call was not recorded)"
+    if call.caller_hash is None:
+        return "a withheld number"
+    tag = f"caller #{call.caller_hash[:8]}"
+    return f"{tag} ({mask(call.caller_number)})" if call.caller_number else f"{tag} (number masked)"
+
+
+def _with_dates(told: list[tuple[datetime, int, str]]) -> list[str]:
+    lines: list[str] = []
+    day: str | None = None
+    for at, _, text in told:
+        local = _local(at)
+        today = f"{local:%a %d %b %Y} {local.tzname()}"
+        if day is None:
+            lines.append(f"{local:%H:%M:%S} {text}, {today}")
         else:
-            text = f"{e.kind}: {d}"
-        lines.append(f"{_clock(e.at)} {text}")
-    if call.ended_at:
-        lines.append(f"{_clock(call.ended_at)} Call ended: {call.outcome}")
+            if today != day:
+                lines.append(f"-- {today} --")
+            lines.append(f"{local:%H:%M:%S} {text}")
+        day = today
     return lines
 
 
-def _clock(at: Any) -> str:
-    return f"{at.astimezone(LONDON):%Y-%m-%d %H:%M:%S}"
+def _local(at: datetime) -> datetime:
+    return at.astimezone(LONDON)

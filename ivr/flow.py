@@ -226,7 +226,9 @@ class CallFlow:
         """
         talked = status in ANSWERED and accepted is not False
         outcome = status if talked else ("unaccepted" if status in ANSWERED else status or "failed")
-        fact = {"attempt": attempt, "destination": tried[-1] if tried else "", "status": outcome, "duration": duration}
+        dialled = self.line.schedule.destinations.get(tried[-1]) if tried else None
+        fact = {"attempt": attempt, "destination": dialled.key if dialled else "", "number": dialled.number if dialled else None,
+                "status": outcome, "duration": duration}
         if talked:
             return Reply([Say("The call has ended. Goodbye."), Hangup()], [("dial", fact), ("end", {"outcome": "connected"})])
         nxt = self.connect(service, now, via, tried, rounds, attempt, caller, call_sid)

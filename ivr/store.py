@@ -1,8 +1,8 @@
 """Call records: SQLAlchemy Core over SQLite (default, a file in the instance folder) or PostgreSQL.
 
 Every write is idempotent: a webhook that Twilio retries, or that lands on two workers, is
-recorded once (a unique dedupe key per call). Caller numbers are kept only as a keyed hash
-unless an administrator asks for them in full.
+recorded once (UNIQUE(call_sid, dedupe)). Caller numbers are kept only as a keyed hash of the
+E.164 number, so repeat calls link, unless an administrator asks for them in full.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import os
 import secrets
 import sqlite3
 import time
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Engine,
     Integer,
     MetaData,
     String,
@@ -38,18 +36,20 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
+    or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 
 from ivr.errors import IvrError
+from ivr.numbers import caller_number
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC everywhere."""
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC on every database."""
 
     impl = DateTime
     cache_ok = True
@@ -58,7 +58,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("call records need aware datetimes")
+            raise ValueError(f"call records need aware datetimes, not {value.isoformat()}")
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
@@ -66,7 +66,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 metadata = MetaData()
-schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True), Column("applied_at", UtcDateTime, nullable=False))
+schema_versions = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", UtcDateTime, nullable=False),
+)
 calls = Table(
     "calls", metadata,
     Column("call_sid", String(64), primary_key=True),
@@ -74,18 +78,19 @@ calls = Table(
     Column("started_at", UtcDateTime, nullable=False, index=True),
     Column("caller_hash", String(64)),
     Column("caller_number", String(32)),
-    Column("called", String(32), nullable=False, default=""),
-    Column("simulated", Boolean, nullable=False, default=False),
+    # NULL while only events have arrived: the call's start is not recorded yet.
+    Column("called", String(32)),
+    Column("simulated", Boolean, nullable=False),
     Column("ended_at", UtcDateTime),
     Column("outcome", String(32)),
-    Column("config_digest", String(32), nullable=False, default=""),
+    Column("config_digest", String(64), nullable=False),
 )
 events = Table(
     "events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("call_sid", String(64), nullable=False, index=True),
+    Column("call_sid", String(64), nullable=False),
     Column("at", UtcDateTime, nullable=False),
-    Column("kind", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
     Column("detail", Text, nullable=False),
     Column("dedupe", String(255), nullable=False),
     UniqueConstraint("call_sid", "dedupe", name="events_once"),
@@ -93,7 +98,7 @@ events = Table(
 acceptances = Table(
     "acceptances", metadata,
     Column("call_sid", String(64), primary_key=True),
-    Column("attempt", Integer, primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
     Column("accepted_at", UtcDateTime, nullable=False),
 )
 routing_changes = Table(
@@ -114,33 +119,42 @@ leases = Table(
 )
 
 
-def _create_all(conn: Connection) -> None:
+def _v1_create_tables(conn: Connection) -> None:
+    # Creates the tables as declared above. The first time a later migration changes a table,
+    # copy these declarations into this function, so that a fresh database still gets version 1.
     metadata.create_all(conn, tables=[calls, events, acceptances, routing_changes, leases])
 
 
-# The schema's history: append a function to change it; never edit one that has shipped.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_all]
+# The schema's history, in order: append a function to change it; never edit one that has shipped.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables]
+LATEST = len(MIGRATIONS)
+SQLITE_BUSY_MS = 15000
+_WITHHELD = ("anonymous", "restricted", "unknown", "unavailable", "private")
 
 
 class StoreError(IvrError, RuntimeError):
-    """The call records cannot be used."""
+    """The call records cannot be used (wrong database, no schema, server unreachable)."""
 
 
-@dataclass(frozen=True)
-class Event:
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One fact about a call, as the web layer wrote it."""
+
     at: datetime
     kind: str
     detail: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallSummary:
+    """One call's row, with its path in short ('main>1 -> child-at-risk -> mash(no-answer)')."""
+
     call_sid: str
     line: str
     started_at: datetime
     caller_hash: str | None
     caller_number: str | None
-    called: str
+    called: str | None
     simulated: bool
     ended_at: datetime | None
     outcome: str | None
@@ -148,16 +162,17 @@ class CallSummary:
     path: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallStory:
+    """One call and its events in the order they happened."""
+
     call: CallSummary
-    events: list[Event] = field(default_factory=list)
+    events: tuple[CallEvent, ...] = ()
 
 
 def database_url(url: str | None, instance_path: Path) -> str:
     """The SQLAlchemy URL: psycopg 3 for PostgreSQL, else a SQLite file in the instance folder."""
     if not url:
-        instance_path.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{instance_path / 'calls.sqlite3'}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -168,120 +183,152 @@ def database_url(url: str | None, instance_path: Path) -> str:
 class CallStore:
     """The call records of every line."""
 
-    def __init__(self, url: str | None, *, instance_path: Path | str, hash_key: bytes | None = None, keep_numbers: bool = False) -> None:
+    def __init__(self, url: str | None, *, instance_path: str | Path, hash_key: bytes | None = None,
+                 keep_numbers: bool = False) -> None:
         self.instance_path = Path(instance_path)
         self.url = database_url(url, self.instance_path)
         self.keep_numbers = keep_numbers
-        # SQLite waits for a lock from the moment it connects: workers may open a new file at once.
-        connect_args = {"timeout": 15} if self.url.startswith("sqlite") else {}
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         self.is_postgresql = self.engine.dialect.name == "postgresql"
         if self.engine.dialect.name == "sqlite":
             _sqlite_settings(self.engine)
-        self._key = hash_key or _hash_key(self.instance_path)
+        self._dialect: Any = postgresql if self.is_postgresql else sqlite
+        self._given_key = hash_key
+        self._key: bytes | None = None
+        # SQLite needs no set-up step: the schema is brought up to date on first use.
+        self._schema_ready = self.is_postgresql
 
-    # -- schema --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- schema ----------------------------------------------------------------------------------
 
     def upgrade(self) -> list[int]:
-        """Create or upgrade the schema; safe to run twice and from two processes at once."""
+        """Create or upgrade the schema; returns the versions applied. Safe twice and from two processes."""
         applied = []
         with self.engine.begin() as conn:
+            # Two processes upgrading at once queue here (SQLite: BEGIN IMMEDIATE does the same).
             if self.is_postgresql:
                 conn.execute(select(func.pg_advisory_xact_lock(_lock_key("ivr-schema"))))
-            schema_version.create(conn, checkfirst=True)
-            current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+            schema_versions.create(conn, checkfirst=True)
+            current = conn.execute(select(func.max(schema_versions.c.version))).scalar() or 0
             for version, migration in enumerate(MIGRATIONS, start=1):
                 if version > current:
                     migration(conn)
-                    conn.execute(schema_version.insert().values(version=version, applied_at=datetime.now(UTC)))
+                    conn.execute(schema_versions.insert().values(version=version, applied_at=datetime.now(UTC)))
                     applied.append(version)
+        self._schema_ready = True
         return applied
+
+    def schema_version(self) -> int:
+        """The version of the schema in the database; 0 when it has none."""
+        with self._reading() as conn:
+            if not inspect(conn).has_table(schema_versions.name):
+                return 0
+            return int(conn.execute(select(func.max(schema_versions.c.version))).scalar() or 0)
 
     # -- writes from the webhooks ----------------------------------------------------------------
 
     def call_started(self, sid: str, line: str, at: datetime, caller: str, called: str,
-                     simulated: bool = False, config_digest: str = "") -> None:
-        """Record a new call once; a repeat for the same call changes nothing."""
-        with self.engine.begin() as conn:
-            self._insert_once(conn, calls, {
-                "call_sid": sid, "line": line, "started_at": at, "caller_hash": self.caller_hash(caller),
-                "caller_number": caller if self.keep_numbers and caller else None, "called": called,
-                "simulated": simulated, "config_digest": config_digest,
+                     simulated: bool = False, config_digest: str = "") -> bool:
+        """Record a call's start once; True if this call recorded it. A repeat changes nothing."""
+        e164 = _caller_e164(caller)
+        values = {
+            "call_sid": sid, "line": line, "started_at": at, "caller_hash": self._hash(e164),
+            "caller_number": e164 if self.keep_numbers else None, "called": called or "",
+            "simulated": simulated, "config_digest": config_digest,
+        }
+        statement = self._dialect.insert(calls).values(**values)
+        # An event may have come first and left a row without a start (called IS NULL): fill it.
+        statement = statement.on_conflict_do_update(
+            index_elements=[calls.c.call_sid],
+            set_={key: statement.excluded[key] for key in values if key != "call_sid"},
+            where=calls.c.called.is_(None),
+        )
+        with self._writing() as conn:
+            return conn.execute(statement.returning(calls.c.call_sid)).first() is not None
+
+    def event(self, sid: str, at: datetime, kind: str, detail: dict[str, Any], dedupe: str, line: str = "") -> bool:
+        """Record one fact about a call once per (call, dedupe); True if this call recorded it."""
+        with self._writing() as conn:
+            self._insert_once(conn, calls, {"call_sid": sid, "line": line, "started_at": at, "called": None,
+                                            "simulated": False, "config_digest": ""})
+            return self._insert_once(conn, events, {
+                "call_sid": sid, "at": at, "kind": kind, "dedupe": _dedupe_key(dedupe),
+                "detail": json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
             })
 
-    def event(self, sid: str, at: datetime, kind: str, detail: dict[str, Any], dedupe: str, line: str = "") -> None:
-        """Record one fact about a call, once per (call, dedupe)."""
-        with self.engine.begin() as conn:
-            self._insert_once(conn, calls, {"call_sid": sid, "line": line, "started_at": at, "called": "", "simulated": False, "config_digest": ""})
-            self._insert_once(conn, events, {"call_sid": sid, "at": at, "kind": kind, "detail": json.dumps(detail, sort_keys=True, default=str), "dedupe": dedupe[:255]})
-
-    def accept(self, sid: str, attempt: int, at: datetime) -> None:
-        with self.engine.begin() as conn:
-            self._insert_once(conn, acceptances, {"call_sid": sid, "attempt": attempt, "accepted_at": at})
+    def accept(self, sid: str, attempt: int, at: datetime) -> bool:
+        """The answerer of dial `attempt` of call `sid` (the caller's call) accepted it."""
+        with self._writing() as conn:
+            return self._insert_once(conn, acceptances, {"call_sid": sid, "attempt": attempt, "accepted_at": at})
 
     def accepted(self, sid: str, attempt: int) -> bool:
-        with self.engine.connect() as conn:
-            query = select(acceptances.c.call_sid).where(acceptances.c.call_sid == sid, acceptances.c.attempt == attempt)
+        """Whether the answerer of dial `attempt` of call `sid` accepted it."""
+        query = select(acceptances.c.call_sid).where(acceptances.c.call_sid == sid, acceptances.c.attempt == attempt)
+        with self._reading() as conn:
             return conn.execute(query).first() is not None
 
     def call_ended(self, sid: str, at: datetime, outcome: str) -> None:
-        """The first report of how a call ended wins; later ones fill only what is missing."""
-        with self.engine.begin() as conn:
+        """The first report of how a call ended wins (the flow's own outcome before Twilio's status)."""
+        with self._writing() as conn:
             conn.execute(update(calls).where(calls.c.call_sid == sid, calls.c.ended_at.is_(None)).values(ended_at=at))
             conn.execute(update(calls).where(calls.c.call_sid == sid, calls.c.outcome.is_(None)).values(outcome=outcome[:32]))
 
-    def routing_change(self, line: str, service: str, at: datetime, from_destination: str | None, to_destination: str | None) -> bool:
+    def routing_change(self, line: str, service: str, at: datetime, from_dest: str | None, to_dest: str | None) -> bool:
         """Record a change of destination; True the first time, False if already recorded."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             return self._insert_once(conn, routing_changes, {
-                "line": line, "service": service, "at": at, "from_destination": from_destination, "to_destination": to_destination,
+                "line": line, "service": service, "at": at, "from_destination": from_dest, "to_destination": to_dest,
             })
 
     def purge(self, older_than: datetime) -> int:
-        """Delete calls started before `older_than`, with their events and acceptances."""
-        with self.engine.begin() as conn:
-            old = select(calls.c.call_sid).where(calls.c.started_at < older_than)
+        """Delete calls started before `older_than`, with their events and acceptances; returns how many calls."""
+        old = select(calls.c.call_sid).where(calls.c.started_at < older_than)
+        with self._writing() as conn:
             conn.execute(delete(events).where(events.c.call_sid.in_(old)))
-            conn.execute(delete(acceptances).where(acceptances.c.call_sid.in_(old)))
-            removed = conn.execute(delete(calls).where(calls.c.started_at < older_than)).rowcount
-            conn.execute(delete(routing_changes).where(routing_changes.c.at < older_than))
-        return int(removed or 0)
+            # Acceptances of calls with no row are old by their own time.
+            conn.execute(delete(acceptances).where(or_(acceptances.c.call_sid.in_(old), acceptances.c.accepted_at < older_than)))
+            return int(conn.execute(delete(calls).where(calls.c.started_at < older_than)).rowcount or 0)
 
     # -- leadership ------------------------------------------------------------------------------
 
     def try_lead(self, name: str, holder: str, now: datetime, ttl_seconds: int) -> bool:
-        """Take or renew the lease `name`; another holder gets it only once it has expired."""
-        from datetime import timedelta
-
-        expires = now + timedelta(seconds=ttl_seconds)
-        try:
-            with self.engine.begin() as conn:
-                row = conn.execute(select(leases).where(leases.c.name == name).with_for_update()).first()
-                if row is None:
-                    conn.execute(leases.insert().values(name=name, holder=holder, expires_at=expires))
-                    return True
-                if row.holder == holder or row.expires_at <= now:
-                    conn.execute(update(leases).where(leases.c.name == name).values(holder=holder, expires_at=expires))
-                    return True
-                return False
-        except IntegrityError:  # another process inserted the lease first
-            return False
+        """Take or renew the lease `name` until now + ttl; another holder gets it only once expired."""
+        if ttl_seconds <= 0:
+            raise ValueError(f"a lease needs a positive time to live, not {ttl_seconds}")
+        statement = self._dialect.insert(leases).values(name=name, holder=holder, expires_at=now + timedelta(seconds=ttl_seconds))
+        # One statement, so two processes cannot both see the lease free.
+        statement = statement.on_conflict_do_update(
+            index_elements=[leases.c.name],
+            set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
+            where=or_(leases.c.holder == holder, leases.c.expires_at <= now),
+        )
+        with self._writing() as conn:
+            return conn.execute(statement.returning(leases.c.name)).first() is not None
 
     @contextlib.contextmanager
     def advisory_lock(self, name: str) -> Iterator[bool]:
-        """PostgreSQL: hold a session advisory lock while inside; yields whether it was taken."""
+        """PostgreSQL only: hold a session advisory lock while inside; yields whether it was taken."""
         if not self.is_postgresql:
-            raise StoreError("advisory locks need PostgreSQL")
+            raise StoreError("advisory locks need PostgreSQL; use try_lead on SQLite")
+        key = _lock_key(name)
         conn = self.engine.connect()
+        taken = False
         try:
-            taken = bool(conn.execute(select(func.pg_try_advisory_lock(_lock_key(name)))).scalar())
+            taken = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
             conn.commit()
             yield taken
-            if taken:
-                conn.execute(select(func.pg_advisory_unlock(_lock_key(name))))
-                conn.commit()
         finally:
-            conn.close()
+            try:
+                if taken:
+                    conn.execute(select(func.pg_advisory_unlock(key)))
+                    conn.commit()
+            except Exception:  # noqa: BLE001 - a pooled session must never keep the lock
+                conn.invalidate()
+            finally:
+                conn.close()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -292,70 +339,98 @@ class CallStore:
             query = query.where(calls.c.line == line)
         if since:
             query = query.where(calls.c.started_at >= since)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(query).all()
-            sids = [r.call_sid for r in rows]
-            found: dict[str, list[Event]] = {sid: [] for sid in sids}
-            if sids:
-                for e in conn.execute(select(events).where(events.c.call_sid.in_(sids)).order_by(events.c.at, events.c.id)):
-                    found[e.call_sid].append(_event(e))
-        return [_summary(r, path(found[r.call_sid])) for r in rows]
+            found: dict[str, list[CallEvent]] = {r.call_sid: [] for r in rows}
+            if found:
+                ordered = select(events).where(events.c.call_sid.in_(list(found))).order_by(events.c.at, events.c.id)
+                for row in conn.execute(ordered):
+                    found[row.call_sid].append(_event(row))
+        return [_summary(r, found[r.call_sid]) for r in rows]
 
     def story(self, sid: str) -> CallStory | None:
-        """One call and everything recorded about it, in order."""
-        with self.engine.connect() as conn:
+        """One call and everything recorded about it, in order of time; None if unknown."""
+        with self._reading() as conn:
             row = conn.execute(select(calls).where(calls.c.call_sid == sid)).first()
             if row is None:
                 return None
-            found = [_event(e) for e in conn.execute(select(events).where(events.c.call_sid == sid).order_by(events.c.at, events.c.id))]
-        return CallStory(_summary(row, path(found)), found)
+            ordered = select(events).where(events.c.call_sid == sid).order_by(events.c.at, events.c.id)
+            found = [_event(e) for e in conn.execute(ordered)]
+        return CallStory(_summary(row, found), tuple(found))
 
-    # -- helpers ---------------------------------------------------------------------------------
+    # -- caller numbers --------------------------------------------------------------------------
 
     def caller_hash(self, number: str) -> str | None:
-        """A keyed hash of a caller's number, so repeat calls link; None when withheld."""
-        if not number or number.lower() in ("anonymous", "restricted", "unknown"):
+        """The keyed hash (HMAC-SHA256, hex) of a caller's E.164 number; None when withheld."""
+        return self._hash(_caller_e164(number))
+
+    def _hash(self, e164: str | None) -> str | None:
+        if e164 is None:
             return None
-        return hmac.new(self._key, number.encode(), hashlib.sha256).hexdigest()
+        if self._key is None:
+            self._key = self._given_key or _hash_key(self.instance_path)
+        return hmac.new(self._key, e164.encode(), hashlib.sha256).hexdigest()
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _writing(self) -> contextlib.AbstractContextManager[Connection]:
+        self._ensure_schema()
+        return self.engine.begin()
+
+    def _reading(self) -> Connection:
+        self._ensure_schema()
+        return self.engine.connect().execution_options(ivr_read=True)
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready:
+            self.upgrade()
 
     def _insert_once(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
-        dialect = postgresql if self.is_postgresql else sqlite
-        statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+        statement = self._dialect.insert(table).values(**values).on_conflict_do_nothing()
         # RETURNING says for certain whether a row went in (rowcount is -1 on some drivers).
         return conn.execute(statement.returning(*table.primary_key.columns)).first() is not None
 
 
 def _sqlite_settings(engine: Engine) -> None:
+    database = engine.url.database
+
+    @event.listens_for(engine, "do_connect")
+    def _make_folder(dialect: Any, record: Any, cargs: Any, cparams: Any) -> None:
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=15000")
-        _use_wal(cursor)
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Take the write lock at the start, so concurrent workers wait instead of failing.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at once, so two workers queue (busy_timeout) rather than
+        # deadlock upgrading a read lock; readers never block anyone in WAL mode.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("ivr_read") else "BEGIN IMMEDIATE")
 
 
-def _use_wal(cursor: Any) -> None:
-    """Put the file in WAL mode (it stays so). The switch can report 'locked' without waiting
-    when several workers open a new file at once, so it is retried briefly."""
-    for attempt in range(50):
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-            return
+def _switch_to_wal(cursor: Any) -> None:
+    # Switching a new file to WAL needs it to itself, and SQLite does not wait (busy_timeout
+    # is not consulted) when another worker is connecting at the same moment: retry briefly.
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:
-            time.sleep(0.02 * (attempt + 1))
-    raise StoreError("could not put the SQLite call records into WAL mode")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _hash_key(instance_path: Path) -> bytes:
-    """IVR_HASH_KEY, else a key made once per instance folder and shared by every worker."""
+    """IVR_HASH_KEY, else a key made once per instance folder (mode 0600) and shared by every worker."""
     configured = os.environ.get("IVR_HASH_KEY")
     if configured:
         return configured.encode()
@@ -363,43 +438,60 @@ def _hash_key(instance_path: Path) -> bytes:
     path = instance_path / "hash.key"
     if not path.exists():
         draft = instance_path / f".hash.key.{os.getpid()}.{secrets.token_hex(4)}"
-        draft.write_text(secrets.token_hex(32))
-        draft.chmod(0o600)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
         with contextlib.suppress(FileExistsError):
             os.link(draft, path)  # atomic: of two workers starting at once, one key wins
         draft.unlink()
     return path.read_text().strip().encode()
 
 
+def _caller_e164(caller: str) -> str | None:
+    text = (caller or "").strip()
+    if not text or text.lower() in _WITHHELD:
+        return None
+    # Twilio's stand-ins for a withheld number (+266696687, ...) are not valid numbers: None too.
+    return caller_number(text)
+
+
+def _dedupe_key(dedupe: str) -> str:
+    # Long keys are hashed rather than cut, so two different keys never become one.
+    return dedupe if len(dedupe) <= 255 else "sha256:" + hashlib.sha256(dedupe.encode()).hexdigest()
+
+
 def _lock_key(name: str) -> int:
-    return zlib.crc32(name.encode())
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-def _event(row: Any) -> Event:
-    return Event(row.at, row.kind, json.loads(row.detail))
+def _event(row: Any) -> CallEvent:
+    return CallEvent(row.at, row.kind, json.loads(row.detail))
 
 
-def _summary(row: Any, route: str) -> CallSummary:
+def _summary(row: Any, found: list[CallEvent]) -> CallSummary:
     return CallSummary(
         call_sid=row.call_sid, line=row.line, started_at=row.started_at, caller_hash=row.caller_hash,
         caller_number=row.caller_number, called=row.called, simulated=bool(row.simulated), ended_at=row.ended_at,
-        outcome=row.outcome, config_digest=row.config_digest, path=route,
+        outcome=row.outcome, config_digest=row.config_digest, path=path(found),
     )
 
 
-def path(found: list[Event]) -> str:
-    """A call's path in short: 'main>1 -> child-at-risk: mash (no-answer) -> out-of-hours (completed)'."""
+def path(found: list[CallEvent] | tuple[CallEvent, ...]) -> str:
+    """A call's path in short: 'main>1 -> child-at-risk -> mash(no-answer) -> out-of-hours(completed)'."""
     parts: list[str] = []
+    routed: str | None = None
     for e in found:
         d = e.detail
         if e.kind == "key":
-            parts.append(f"{d.get('menu')}>{d.get('digits') or repr(d.get('speech'))}")
+            parts.append(f"{d.get('menu')}>{d['digits'] if 'digits' in d else repr(d.get('speech'))}")
         elif e.kind == "shortcut":
-            parts.append(f"*{d.get('code')}")
-        elif e.kind == "route":
-            parts.append(f"{d.get('service')}: {d.get('destination') or 'closed'}")
+            parts.append(f"shortcut {d.get('code')}")
+        elif e.kind == "route" and d.get("service") != routed:
+            # Each ring-on re-routes the same service: say it once.
+            routed = d.get("service")
+            parts.append(f"{routed}" if d.get("destination") else f"{routed}(closed)")
         elif e.kind == "dial":
-            parts.append(f"{d.get('destination')} ({d.get('status')})")
+            parts.append(f"{d.get('destination')}({d.get('status')})")
         elif e.kind == "fallback":
-            parts.append(f"safe route ({d.get('reason')})")
+            parts.append(f"fallback({d.get('reason')})")
     return " -> ".join(parts)

@@ -45,7 +45,7 @@ def test_a_call_story_page(settings: dict[str, Any]) -> None:
     overview = client.get("/admin/", headers=basic("pw")).get_data(as_text=True)
     assert f"/admin/calls/{sid}" in overview
     story = client.get(f"/admin/calls/{sid}", headers=basic("pw")).get_data(as_text=True)
-    assert "Pressed 1 in the main menu" in story and "Routed child-at-risk to mash" in story
+    assert "Chose 1 in menu main" in story and "Routed child-at-risk to mash" in story
     assert "+447911123456" not in story
     assert client.get("/admin/calls/CAnothing", headers=basic("pw")).status_code == 404
 

@@ -1,0 +1,323 @@
+"""`ivr db upgrade`, `ivr calls`, `ivr calls show` and the story told in plain words."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ivr import calls_cli, cli
+from ivr.calls_cli import tell
+from ivr.store import CallEvent, CallStore, CallStory, CallSummary
+from tests.pg import postgres_schema
+
+KEY = b"test-key"
+AT = datetime(2026, 12, 26, 2, 14, 5, tzinfo=UTC)  # 02:14:05 in London (GMT)
+CALLER = "+447911123456"
+DIGEST = "3896e050a1b2c3d4"
+STANDBY = "+443004560100"
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def ivr(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """`ivr ARGS...` with only this module's commands; returns (exit status, stdout, stderr)."""
+
+    def parser() -> argparse.ArgumentParser:
+        made = argparse.ArgumentParser(prog="ivr")
+        calls_cli.register(made.add_subparsers(dest="command", metavar="COMMAND"), argparse.ArgumentParser(add_help=False))
+        return made
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def records(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallStore]:
+    """The store `ivr` opens from the environment: SQLite in IVR_INSTANCE_PATH, or DATABASE_URL."""
+    monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    if request.param == "sqlite":
+        store = CallStore(None, instance_path=tmp_path / "instance", hash_key=KEY)
+        yield store
+        store.close()
+    else:
+        with postgres_schema() as url:
+            monkeypatch.setenv("DATABASE_URL", url)
+            store = CallStore(url, instance_path=tmp_path / "instance", hash_key=KEY)
+            yield store
+            store.close()
+
+
+def record_a_call(store: CallStore, sid: str = "CA1", at: datetime = AT, line: str = "wiltshire", simulated: bool = False) -> None:
+    """A night call: menu, key 1, standby does not answer, out-of-hours accepts and talks 4m12s."""
+    store.call_started(sid, line, at, CALLER, "+441225713000", simulated=simulated, config_digest=DIGEST)
+    route = {"service": "child-at-risk", "destination": "standby", "name": "Social Work Standby", "number": STANDBY,
+             "rule": "rule 3: Standby overnight", "until": None, "config_digest": DIGEST}
+    facts = [
+        (4, "menu", {"menu": "main"}),
+        (4, "key", {"menu": "main", "digits": "1"}),
+        (4, "route", route),
+        (35, "dial", {"attempt": 1, "destination": "standby", "status": "no-answer", "duration": ""}),
+        (35, "route", route),
+        (41, "screen", {"attempt": 2, "accepted": True}),
+        (287, "dial", {"attempt": 2, "destination": "out-of-hours", "number": "+441225713999", "status": "completed", "duration": "252"}),
+        (287, "end", {"outcome": "connected"}),
+    ]
+    for index, (seconds, kind, detail) in enumerate(facts):
+        store.event(sid, at + timedelta(seconds=seconds), kind, detail, f"step:{index}")
+    store.call_ended(sid, at + timedelta(seconds=287), "connected")
+
+
+STORY = [
+    "02:14:05 Call CA1 to wiltshire from caller #{tag} (number masked), Sat 26 Dec 2026 GMT",
+    "02:14:09 Heard menu main",
+    "02:14:09 Chose 1 in menu main",
+    f"02:14:09 Routed child-at-risk to standby ({STANDBY}) by rule 3: Standby overnight (configuration 3896e050)",
+    f"02:14:09 Dialled standby {STANDBY}: no-answer",
+    "02:14:40 Dialled out-of-hours +441225713999: accepted, talked 4m12s",
+    "02:18:52 Call ended: connected",
+]
+PATH = "main>1 -> child-at-risk -> standby(no-answer) -> out-of-hours(completed)"
+
+
+# -- the commands ---------------------------------------------------------------------------------
+
+
+def test_db_upgrade_says_what_it_did(ivr: Run, records: CallStore) -> None:
+    """`ivr db upgrade` applies version 1 and says so; a second run says the schema is up to date."""
+    where = records.engine.url.render_as_string(hide_password=True)
+    assert ivr("db", "upgrade") == (0, f"applied migrations [1] to {where}: schema version 1\n", "")
+    assert ivr("db", "upgrade") == (0, f"{where} is up to date: schema version 1\n", "")
+    assert records.schema_version() == 1
+
+
+def test_calls_lists_newest_first_with_marker_outcome_and_path(ivr: Run, records: CallStore) -> None:
+    """`ivr calls` prints one line per call: London time, SID, line, simulated marker, outcome, path."""
+    records.upgrade()
+    record_a_call(records, "CA1")
+    record_a_call(records, "CA2", AT + timedelta(hours=1), simulated=True)
+    records.call_started("CA3", "hampshire", AT + timedelta(hours=2), "anonymous", "+442380000000")
+    code, out, err = ivr("calls")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "2026-12-26 04:14:05  CA3  hampshire  no outcome yet  ",
+        f"2026-12-26 03:14:05  CA2  wiltshire (simulated)  connected  {PATH}",
+        f"2026-12-26 02:14:05  CA1  wiltshire  connected  {PATH}",
+    ]
+
+
+def test_calls_filters_by_line_and_time(ivr: Run, records: CallStore) -> None:
+    """--line and --since (London wall-clock time, or a date) narrow the list; nothing left says so."""
+    records.upgrade()
+    record_a_call(records, "CA1")
+    record_a_call(records, "CA2", AT + timedelta(hours=1), line="hampshire")
+    assert [line.split()[2] for line in ivr("calls", "--line", "wiltshire")[1].splitlines()] == ["CA1"]
+    assert [line.split()[2] for line in ivr("calls", "--since", "2026-12-26T03:00")[1].splitlines()] == ["CA2"]
+    assert [line.split()[2] for line in ivr("calls", "--since", "2026-12-26", "--limit", "1")[1].splitlines()] == ["CA2"]
+    assert ivr("calls", "--since", "2026-12-27") == (0, "no calls\n", "")
+
+
+def test_calls_json_is_a_list_of_objects(ivr: Run, records: CallStore) -> None:
+    """`ivr calls --json` prints a JSON list, one object per call, with no caller number in it."""
+    records.upgrade()
+    record_a_call(records, "CA1")
+    code, out, _ = ivr("calls", "--json")
+    assert code == 0
+    assert json.loads(out) == [{
+        "call_sid": "CA1", "line": "wiltshire", "started_at": "2026-12-26T02:14:05+00:00",
+        "ended_at": "2026-12-26T02:18:52+00:00", "outcome": "connected", "simulated": False,
+        "caller_hash": records.caller_hash(CALLER), "caller_masked": None, "called": "+441225713000",
+        "config_digest": DIGEST, "path": PATH,
+    }]
+    assert CALLER not in out
+    assert ivr("calls", "--json", "--line", "hampshire")[1] == "[]\n"
+
+
+def test_calls_show_tells_the_story(ivr: Run, records: CallStore) -> None:
+    """`ivr calls show SID` prints the call's story in plain words; --json adds the raw events."""
+    records.upgrade()
+    record_a_call(records)
+    tag = records.caller_hash(CALLER)[:8]  # type: ignore[index]
+    assert ivr("calls", "show", "CA1") == (0, "\n".join(STORY).format(tag=tag) + "\n", "")
+    code, out, _ = ivr("calls", "show", "CA1", "--json")
+    data = json.loads(out)
+    assert (code, data["call"]["call_sid"], data["story"], len(data["events"])) == (0, "CA1", [s.format(tag=tag) for s in STORY], 8)
+    assert data["events"][1] == {"at": "2026-12-26T02:14:09+00:00", "kind": "key", "detail": {"menu": "main", "digits": "1"}}
+
+
+def test_unknown_sid_is_one_line_and_exit_2(ivr: Run, records: CallStore) -> None:
+    """A SID with no record gives one line on stderr, nothing on stdout, and exit status 2."""
+    records.upgrade()
+    assert ivr("calls", "show", "CAnope") == (2, "", "ivr calls: no call 'CAnope' in the call records\n")
+
+
+def test_bad_since_is_one_line_and_exit_2(ivr: Run, records: CallStore) -> None:
+    """A --since that is not a time gives one line and exit status 2."""
+    code, out, err = ivr("calls", "--since", "yesterday")
+    assert (code, out) == (2, "")
+    assert err == "ivr calls: 'yesterday' is not an ISO 8601 date or time (2026-12-25T10:00)\n"
+
+
+def test_sqlite_calls_need_no_upgrade_first(ivr: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the default SQLite file `ivr calls` works on a new instance folder with no set-up step."""
+    monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path / "new"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert ivr("calls") == (0, "no calls\n", "")
+    assert (tmp_path / "new" / "calls.sqlite3").is_file()
+    assert not (tmp_path / "new" / "hash.key").exists()  # reading needs no key
+
+
+def test_postgresql_without_schema_says_to_upgrade(ivr: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a PostgreSQL database with no schema, `ivr calls` says to run `ivr db upgrade`, exit 2."""
+    with postgres_schema() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        code, out, err = ivr("calls")
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert err.startswith("ivr calls: the call records at postgresql+psycopg://postgres@") and err.endswith("run `ivr db upgrade`\n")
+
+
+def test_unreachable_database_is_one_line_and_exit_2(ivr: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database that cannot be reached gives one line naming it (never a traceback) and exit 2."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ivr:secret@127.0.0.1:1/nothing")
+    for argv in (["calls"], ["db", "upgrade"], ["calls", "show", "CA1"]):
+        code, out, err = ivr(*argv)
+        assert (code, out, err.count("\n")) == (2, "", 1)
+        assert err.startswith(f"ivr {argv[0]}: cannot use the call records at postgresql+psycopg://ivr:***@127.0.0.1:1/nothing: ")
+        assert "secret" not in err
+
+
+def test_show_needs_a_sid(ivr: Run) -> None:
+    """`ivr calls show` without a SID is a usage error (exit 2)."""
+    with pytest.raises(SystemExit) as exited:
+        ivr("calls", "show")
+    assert exited.value.code == 2
+
+
+# -- tell -----------------------------------------------------------------------------------------
+
+
+def call(**changes: object) -> CallSummary:
+    base: dict[str, object] = {
+        "call_sid": "CA9", "line": "hampshire", "started_at": AT, "caller_hash": "a1b2c3d4e5f6" + "0" * 52, "caller_number": None,
+        "called": "+442380000000", "simulated": False, "ended_at": None, "outcome": None, "config_digest": DIGEST,
+    }
+    return CallSummary(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def told(events: list[tuple[int, str, dict[str, object]]], **changes: object) -> list[str]:
+    """tell() of a call on 26 Dec 2026 with events at AT + seconds."""
+    return tell(CallStory(call(**changes), tuple(CallEvent(AT + timedelta(seconds=s), k, dict(d)) for s, k, d in events)))
+
+
+def test_tell_the_whole_call_from_the_store(records: CallStore) -> None:
+    """The recorded night call reads as start, menu, key, routing decision, two dials and the end."""
+    records.upgrade()
+    record_a_call(records)
+    story = records.story("CA1")
+    assert story is not None
+    assert tell(story) == [s.format(tag=records.caller_hash(CALLER)[:8]) for s in STORY]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("changes", "first"),
+    [
+        ({}, "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Sat 26 Dec 2026 GMT"),
+        ({"caller_hash": None}, "02:14:05 Call CA9 to hampshire from a withheld number, Sat 26 Dec 2026 GMT"),
+        ({"caller_number": CALLER}, "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (*********456), Sat 26 Dec 2026 GMT"),
+        ({"simulated": True}, "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (number masked) (simulated), Sat 26 Dec 2026 GMT"),
+        ({"called": None, "caller_hash": None},
+         "02:14:05 Call CA9 to hampshire from an unknown caller (the start of the call was not recorded), Sat 26 Dec 2026 GMT"),
+        ({"started_at": datetime(2026, 7, 1, 8, 30, tzinfo=UTC)},
+         "09:30:00 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Wed 01 Jul 2026 BST"),
+    ],
+    ids=["hashed", "withheld", "kept-but-masked", "simulated", "start-not-recorded", "summer-time"],
+)
+def test_tell_names_the_caller_without_the_number(changes: dict[str, object], first: str) -> None:
+    """The first line says when, which line and who called, never with the full number."""
+    assert told([], **changes) == [first]
+
+
+def test_tell_every_kind_of_fact() -> None:
+    """Shortcuts, unknown codes, speech, closed services, refusals, Twilio statuses, texts, fallbacks, ends."""
+    lines = told([
+        (1, "key", {"menu": "shortcut", "digits": "999"}),
+        (2, "key", {"menu": "main", "speech": "child"}),
+        (3, "shortcut", {"code": "123", "service": "allegation-about-staff"}),
+        (3, "route", {"service": "allegation-about-staff", "destination": None, "rule": "closed at weekends"}),
+        (4, "route", {"service": "professionals", "destination": "crt-professionals", "number": None, "rule": "rule 1: CRT",
+                      "config_digest": DIGEST}),
+        (5, "screen", {"attempt": 1, "accepted": False}),
+        (6, "status", {"leg": "CA77", "status": "ringing", "duration": ""}),
+        (7, "status", {"leg": "CA77", "status": "completed", "duration": "3725"}),
+        (8, "sms", {"to_masked": "*********456", "sent": True, "destination": "lado"}),
+        (9, "sms", {"to_masked": "*********456", "sent": False}),
+        (10, "fallback", {"reason": "no choice after 3 tries"}),
+        (11, "surprise", {"b": 1, "a": 2}),
+        (12, "end", {"outcome": "no-answer"}),
+    ], ended_at=AT + timedelta(seconds=13), outcome="completed")
+    assert lines[1:] == [
+        "02:14:06 Entered shortcut code 999: not recognised",
+        "02:14:07 Said 'child' in menu main",
+        "02:14:08 Used shortcut 123 for allegation-about-staff",
+        "02:14:08 Routed allegation-about-staff: closed, by closed at weekends",
+        "02:14:09 Routed professionals to crt-professionals (no phone number) by rule 1: CRT (configuration 3896e050)",
+        "02:14:10 Answerer of attempt 1 did not accept the call",
+        "02:14:11 Twilio reports the dialled call ringing",
+        "02:14:12 Twilio reports the dialled call completed after 1h02m05s",
+        "02:14:13 Texted lado's details to *********456",
+        "02:14:14 Could not text to *********456",
+        "02:14:15 Took the safe route: no choice after 3 tries",
+        '02:14:16 surprise: {"a": 2, "b": 1}',
+        "02:14:17 Call ended: no-answer",
+    ]
+
+
+def test_tell_dial_results() -> None:
+    """An unaccepted answer, a busy line, and an answer with no screening record each read plainly."""
+    route = {"service": "child-at-risk", "destination": "mash", "number": "+443004560108", "rule": "rule 1: MASH"}
+    lines = told([
+        (1, "route", route),
+        (5, "screen", {"attempt": 1, "accepted": False}),
+        (20, "dial", {"attempt": 1, "destination": "mash", "status": "unaccepted", "duration": "15"}),
+        (20, "route", route),
+        (40, "dial", {"attempt": 2, "destination": "out-of-hours", "status": "busy", "duration": ""}),
+        (40, "route", {**route, "destination": "standby", "number": STANDBY, "rule": "rule 3: Standby"}),
+        (99, "dial", {"attempt": 3, "destination": "standby", "status": "completed", "duration": "59"}),
+    ])
+    assert lines[1:] == [
+        "02:14:06 Routed child-at-risk to mash (+443004560108) by rule 1: MASH",
+        "02:14:06 Dialled mash +443004560108: answered but not accepted",
+        "02:14:25 Dialled out-of-hours: busy",
+        f"02:14:45 Routed child-at-risk to standby ({STANDBY}) by rule 3: Standby",
+        f"02:14:45 Dialled standby {STANDBY}: answered, talked 59s",
+    ]
+
+
+def test_tell_marks_a_new_day_and_a_clock_change() -> None:
+    """A fact on a later date, or after the clocks go back, comes after a line naming the date and zone."""
+    lines = tell(CallStory(
+        call(started_at=datetime(2026, 10, 24, 23, 59, 50, tzinfo=UTC), ended_at=datetime(2026, 10, 25, 1, 0, 5, tzinfo=UTC),
+             outcome="completed"),
+        (CallEvent(datetime(2026, 10, 25, 0, 0, 5, tzinfo=UTC), "menu", {"menu": "main"}),),
+    ))
+    assert lines == [
+        "00:59:50 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Sun 25 Oct 2026 BST",
+        "01:00:05 Heard menu main",
+        "-- Sun 25 Oct 2026 GMT --",
+        "01:00:05 Call ended: completed",
+    ]
+    late = datetime(2026, 12, 26, 23, 30, tzinfo=UTC)
+    overnight = tell(CallStory(call(started_at=late), (CallEvent(late + timedelta(hours=1), "menu", {"menu": "main"}),)))
+    assert overnight[1:] == ["-- Sun 27 Dec 2026 GMT --", "00:30:00 Heard menu main"]
