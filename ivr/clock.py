@@ -67,22 +67,26 @@ class Leader:
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self.name = name
         self._held = contextlib.ExitStack()
-        self._leading = False
+        self._lock: Any = None
 
     def __call__(self, now: datetime) -> bool:
-        if self.store.is_postgresql:
-            if not self._leading:
-                taken = self._held.enter_context(self.store.advisory_lock(self.name))
-                if not taken:
-                    self._held.close()
-                self._leading = bool(taken)
-            return self._leading
-        self._leading = bool(self.store.try_lead(self.name, self.holder, now, LEASE_SECONDS))
-        return self._leading
+        if not self.store.is_postgresql:
+            return bool(self.store.try_lead(self.name, self.holder, now, LEASE_SECONDS))
+        if self._lock is not None and not self._lock.alive():
+            # The server frees the lock with a lost session; another clock may hold it now.
+            log.warning("clock leadership lost with its database session; trying again")
+            self.release()
+        if self._lock is None:
+            lock = self._held.enter_context(self.store.advisory_lock(self.name))
+            if lock.taken:
+                self._lock = lock
+            else:
+                self._held.close()
+        return self._lock is not None
 
     def release(self) -> None:
         self._held.close()
-        self._leading = False
+        self._lock = None
 
 
 class Jobs:

@@ -170,6 +170,27 @@ class CallStory:
     events: tuple[CallEvent, ...] = ()
 
 
+@dataclass(frozen=True)
+class HeldLock:
+    """A PostgreSQL advisory lock as its holder sees it: truthy when taken."""
+
+    conn: Connection
+    taken: bool
+    pid: int  # the server process of the session that holds it
+
+    def __bool__(self) -> bool:
+        return self.taken
+
+    def alive(self) -> bool:
+        """Whether the session, and so the lock, still exists (the server frees it if the session dies)."""
+        try:
+            self.conn.execute(select(func.pg_backend_pid())).scalar()
+            self.conn.commit()
+        except Exception:  # noqa: BLE001 - any failure means the session cannot be trusted
+            return False
+        return self.taken
+
+
 def database_url(url: str | None, instance_path: Path) -> str:
     """The SQLAlchemy URL: psycopg 3 for PostgreSQL, else a SQLite file in the instance folder."""
     if not url:
@@ -309,20 +330,21 @@ class CallStore:
             return conn.execute(statement.returning(leases.c.name)).first() is not None
 
     @contextlib.contextmanager
-    def advisory_lock(self, name: str) -> Iterator[bool]:
-        """PostgreSQL only: hold a session advisory lock while inside; yields whether it was taken."""
+    def advisory_lock(self, name: str) -> Iterator[HeldLock]:
+        """PostgreSQL only: hold a session advisory lock while inside; the handle says if it was taken."""
         if not self.is_postgresql:
             raise StoreError("advisory locks need PostgreSQL; use try_lead on SQLite")
         key = _lock_key(name)
         conn = self.engine.connect()
-        taken = False
+        lock = HeldLock(conn, False, 0)
         try:
-            taken = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
+            row = conn.execute(select(func.pg_try_advisory_lock(key), func.pg_backend_pid())).one()
             conn.commit()
-            yield taken
+            lock = HeldLock(conn, bool(row[0]), int(row[1]))
+            yield lock
         finally:
             try:
-                if taken:
+                if lock.taken:
                     conn.execute(select(func.pg_advisory_unlock(key)))
                     conn.commit()
             except Exception:  # noqa: BLE001 - a pooled session must never keep the lock

@@ -174,3 +174,27 @@ def test_make_run_hosts_the_clock_in_the_web_process(settings: dict[str, Any]) -
         assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_postgresql_leader_loses_leadership_with_its_session(tmp_path: Path) -> None:
+    """On PostgreSQL one clock leads; if its session dies, it knows, and another takes over."""
+    from sqlalchemy import func, select
+
+    from tests.pg import postgres_schema
+
+    with postgres_schema() as url:
+        store = CallStore(url, instance_path=tmp_path, hash_key=b"k")
+        store.upgrade()
+        first, second = Leader(store, "machine-a"), Leader(store, "machine-b")
+        now = london("2027-03-03T12:00")
+        try:
+            assert (first(now), second(now)) == (True, False)
+            assert first(now) is True, "a leader keeps leading while its session lives"
+            with store.engine.connect() as admin:
+                admin.execute(select(func.pg_terminate_backend(first._lock.pid)))
+            assert second(now) is True
+            assert first(now) is False
+        finally:
+            first.release()
+            second.release()
+            store.close()

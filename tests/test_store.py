@@ -374,14 +374,14 @@ def test_postgresql_advisory_lock_has_one_holder() -> None:
         second = CallStore(url, instance_path=Path("/nonexistent"), hash_key=KEY)
         try:
             with first.advisory_lock("ivr-test-lock") as taken, second.advisory_lock("ivr-test-lock") as refused:
-                assert (taken, refused) == (True, False)
+                assert (bool(taken), bool(refused)) == (True, False) and taken.alive()
             with second.advisory_lock("ivr-test-lock") as again:
-                assert again is True
+                assert again.taken is True
             with pytest.raises(RuntimeError, match="inside"), first.advisory_lock("ivr-test-lock") as held:
-                assert held is True
+                assert held.taken is True
                 raise RuntimeError("a failure inside the lock")
             with second.advisory_lock("ivr-test-lock") as after_error:
-                assert after_error is True
+                assert after_error.taken is True
         finally:
             first.close()
             second.close()
