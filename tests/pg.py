@@ -49,14 +49,6 @@ def _run(statement: CreateSchema | DropSchema) -> None:
         engine.dispose()
 
 
-def postgres_url(fresh: bool = True) -> str:
-    """A URL whose search_path is a new, empty schema (left in place; prefer `postgres_schema`)."""
-    if not fresh:
-        return server_url()
-    schema = f"t_{secrets.token_hex(6)}"
-    _run(CreateSchema(schema))
-    return _in_schema(server_url(), schema)
-
 
 @contextmanager
 def postgres_schema() -> Iterator[str]:

@@ -25,7 +25,7 @@ from ivr.flow import CallFlow
 from ivr.simulate import Caller
 from ivr.store import CallStore
 from tests.conftest import TOKEN, london
-from tests.pg import postgres_url
+from tests.pg import postgres_schema
 
 CALLS = 200
 WORKERS = 4
@@ -209,6 +209,7 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def pg_url() -> str:
-    """A clean PostgreSQL database for this test (fails, never skips, when the server is down)."""
-    return postgres_url(fresh=True)
+def pg_url() -> Iterator[str]:
+    """A clean PostgreSQL schema for this test, dropped after (fails, never skips, when the server is down)."""
+    with postgres_schema() as url:
+        yield url
