@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -68,3 +69,10 @@ def assert_routes_to(router: Router, service: str, when: str | datetime, destina
     assert got == destination, f"{service} at {instant.isoformat()}: expected {destination}, got {got} by {decision.rule}"
     if number is not None:
         assert decision.destination is not None and decision.destination.number == number
+
+
+def shipped_copy(folder: Path) -> Path:
+    """A copy of the shipped flows/ and schedules/ in `folder`, for tests that edit files."""
+    for part in ("flows", "schedules"):
+        shutil.copytree(config.PROJECT_DIR / part, folder / part)
+    return folder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ import pytest
 
 from ivr.alerts import Alerts
 from ivr.clock import DailyAt, Jobs, Leader, build_scheduler
-from ivr.config import PROJECT_DIR
 from ivr.live import LiveConfig
 from ivr.store import CallStore
+from tests.builders import shipped_copy
 from tests.conftest import LONDON, RecordingHttpClient, london
 
 
@@ -51,8 +50,7 @@ def test_daily_trigger_from_a_fire_time_moves_to_the_next_day() -> None:
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "config"
-    shutil.copytree(PROJECT_DIR / "flows", folder / "flows")
-    shutil.copytree(PROJECT_DIR / "schedules", folder / "schedules")
+    shipped_copy(folder)
     return folder
 
 

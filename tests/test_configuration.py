@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from ivr import config
 from ivr.errors import ConfigError
-from tests.builders import FLOW, at, router_for, write_line
+from tests.builders import FLOW, at, router_for, shipped_copy, write_line
 
 GOOD_RULES = """
 - {to: office, days: mon-fri, time: "09:00-17:00"}
@@ -115,8 +114,7 @@ def test_shortcut_prefix_clash(tmp_path: Path) -> None:
 def test_nothing_half_loaded(tmp_path: Path) -> None:
     """One bad line's file keeps every line from loading."""
     folder = tmp_path / "config"
-    shutil.copytree(config.PROJECT_DIR / "flows", folder / "flows")
-    shutil.copytree(config.PROJECT_DIR / "schedules", folder / "schedules")
+    shipped_copy(folder)
     path = folder / "schedules" / "hampshire.yaml"
     path.write_text(path.read_text().replace('"08:30-17:00"', '"08:30-17:60"', 1))
     found = problems(folder)

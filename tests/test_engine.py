@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ivr import config
 from ivr.model import DayKind, Destination, Override, Rule, Schedule, Service
 from ivr.schedule import Router, local_instant
-from tests.builders import LONDON, assert_routes_to, at, router_for, write_line
+from tests.builders import LONDON, assert_routes_to, at, router_for, shipped_copy, write_line
 
 OFFICE = "+443004560108"
 NIGHT = "+443004560100"
@@ -210,10 +210,7 @@ def test_random_rules_made_total_always_answer(rules: list[Rule], offset: int) -
 
 def test_part_day_closure_with_the_shipped_wiltshire_rules(tmp_path: Path) -> None:
     """Christmas Eve closed from 13:00 (the README's example): MASH until 13:00, then Out of Hours."""
-    import shutil
-
-    shutil.copytree(config.PROJECT_DIR / "flows", tmp_path / "flows")
-    shutil.copytree(config.PROJECT_DIR / "schedules", tmp_path / "schedules")
+    shipped_copy(tmp_path)
     path = tmp_path / "schedules" / "wiltshire.yaml"
     path.write_text(path.read_text().replace("closures: []", 'closures:\n  - {date: 2026-12-24, time: "13:00-24:00", name: Christmas Eve afternoon}'))
     router = config.load(tmp_path, now=at("2026-12-01T00:00")).router("wiltshire")

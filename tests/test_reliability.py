@@ -24,6 +24,7 @@ from ivr import config
 from ivr.flow import CallFlow
 from ivr.simulate import Caller
 from ivr.store import CallStore
+from tests.builders import shipped_copy
 from tests.conftest import TOKEN, london
 from tests.pg import postgres_schema
 
@@ -176,11 +177,8 @@ def test_worker_killed_mid_burst_loses_at_most_its_request(tmp_path: Path, wilts
 
 def test_invalid_configuration_dropped_in_mid_burst(tmp_path: Path, wiltshire: CallFlow) -> None:
     """A broken schedule written while calls are served fails no call; the old one routes; the alert fires."""
-    import shutil
-
     config_dir = tmp_path / "config"
-    shutil.copytree(config.PROJECT_DIR / "flows", config_dir / "flows")
-    shutil.copytree(config.PROJECT_DIR / "schedules", config_dir / "schedules")
+    shipped_copy(config_dir)
     with gunicorn(tmp_path, f"sqlite:///{tmp_path / 'calls.sqlite3'}", config_dir, reload_seconds=0.2) as (_, base, log):
 
         def vandal() -> None:

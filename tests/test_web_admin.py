@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from ivr.app import create_app
+from tests.builders import shipped_copy
 from tests.conftest import Twilio
 
 
@@ -52,13 +53,9 @@ def test_a_call_story_page(settings: dict[str, Any]) -> None:
 
 def test_refused_change_is_shown(settings: dict[str, Any], tmp_path: Any) -> None:
     """A refused configuration change is shown with its problems, and the live digest."""
-    import shutil
-
-    from ivr.config import PROJECT_DIR
 
     folder = tmp_path / "config"
-    shutil.copytree(PROJECT_DIR / "flows", folder / "flows")
-    shutil.copytree(PROJECT_DIR / "schedules", folder / "schedules")
+    shipped_copy(folder)
     app = create_app({**settings, "IVR_ADMIN_PASSWORD": "pw", "IVR_CONFIG_DIR": str(folder), "IVR_RELOAD_SECONDS": 0.0})
     (folder / "flows" / "hampshire.yaml").write_text("line: hampshire\n")
     page = app.test_client().get("/admin/", headers=basic("pw")).get_data(as_text=True)

@@ -18,6 +18,7 @@ from ivr.app import StartupRefused, create_app
 from ivr.config import PROJECT_DIR
 from ivr.flow import CallFlow
 from ivr.web.security import is_signed
+from tests.builders import shipped_copy
 from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
 
 VECTORS = json.loads((PROJECT_DIR.parent / "shared" / "reference" / "twilio-signature-vectors.json").read_text())["vectors"]
@@ -135,11 +136,8 @@ def test_unknown_line_or_service_in_the_url_is_answered_safely(twilio: Twilio) -
 
 def test_broken_config_reload_keeps_the_last_good_one(settings: dict[str, Any], tmp_path: Path) -> None:
     """An invalid file dropped in is refused; calls go on with the old configuration."""
-    import shutil
-
     config_dir = tmp_path / "config"
-    shutil.copytree(PROJECT_DIR / "flows", config_dir / "flows")
-    shutil.copytree(PROJECT_DIR / "schedules", config_dir / "schedules")
+    shipped_copy(config_dir)
     app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
     caller = Twilio(app.test_client())
     digest = app.extensions["ivr.live"].current().config.digest
@@ -192,11 +190,8 @@ def test_fuzz_never_an_error_page(twilio: Twilio, path: str, query: dict[str, st
 
 def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_path: Path) -> None:
     """A valid edit (a diversion added) is picked up by the running app at its next check."""
-    import shutil
-
     config_dir = tmp_path / "config"
-    shutil.copytree(PROJECT_DIR / "flows", config_dir / "flows")
-    shutil.copytree(PROJECT_DIR / "schedules", config_dir / "schedules")
+    shipped_copy(config_dir)
     app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
     caller = Twilio(app.test_client())
     assert caller.press(caller.post("/voice/hampshire"), "1").dialled() == ["+443005551384"]
