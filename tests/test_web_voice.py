@@ -308,3 +308,16 @@ def test_closed_service_says_when_it_opens(twilio: Twilio, clock: FrozenClock) -
     answer = twilio.press(twilio.post("/voice/wiltshire"), "3")
     assert "opens again today at 8:45 am" in answer.text()
     assert answer.redirect().split("?")[0].endswith("/voice/wiltshire/menu/main")
+
+
+def test_voice_is_configurable_per_line(settings: dict[str, Any], tmp_path: Any) -> None:
+    """A line's flow file may choose another voice and language; other lines keep theirs."""
+    from ivr.app import create_app
+    from tests.builders import shipped_copy
+
+    folder = shipped_copy(tmp_path / "config")
+    flow = folder / "flows" / "hampshire.yaml"
+    flow.write_text(flow.read_text().replace("voice: Polly.Amy", "voice: Polly.Brian"))
+    caller = Twilio(create_app({**settings, "IVR_CONFIG_DIR": str(folder)}).test_client())
+    assert {s.get("voice") for s in caller.post("/voice/hampshire").doc.iter("Say")} == {"Polly.Brian"}
+    assert {s.get("voice") for s in caller.post("/voice/wiltshire").doc.iter("Say")} == {"Polly.Amy"}
