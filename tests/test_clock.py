@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -190,9 +191,24 @@ def test_postgresql_leader_loses_leadership_with_its_session(tmp_path: Path) -> 
             assert first(now) is True, "a leader keeps leading while its session lives"
             with store.engine.connect() as admin:
                 admin.execute(select(func.pg_terminate_backend(first._lock.pid)))
+                admin.commit()
+                # Termination is asynchronous: wait for the session, and with it the lock, to be gone.
+                for _ in range(100):
+                    if not _session_exists(admin, first._lock.pid):
+                        break
+                    time.sleep(0.05)
             assert second(now) is True
             assert first(now) is False
         finally:
             first.release()
             second.release()
             store.close()
+
+
+def _session_exists(conn: Any, pid: int) -> bool:
+    from sqlalchemy import column, func, select, table
+
+    activity = table("pg_stat_activity", column("pid"))
+    found = conn.execute(select(func.count()).select_from(activity).where(activity.c.pid == pid)).scalar() > 0
+    conn.commit()  # statistics views are a snapshot per transaction
+    return bool(found)
