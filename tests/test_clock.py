@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -184,7 +185,8 @@ def test_postgresql_leader_loses_leadership_with_its_session(tmp_path: Path) -> 
     with postgres_schema() as url:
         store = CallStore(url, instance_path=tmp_path, hash_key=b"k")
         store.upgrade()
-        first, second = Leader(store, "machine-a"), Leader(store, "machine-b")
+        lock_name = f"ivr-clock-{secrets.token_hex(4)}"  # advisory locks span the database, not the schema
+        first, second = Leader(store, "machine-a", lock_name), Leader(store, "machine-b", lock_name)
         now = london("2027-03-03T12:00")
         try:
             assert (first(now), second(now)) == (True, False)

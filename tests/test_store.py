@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -369,18 +370,19 @@ def test_lease_goes_to_exactly_one_of_many_contenders(make_store: MakeStore) -> 
 
 def test_postgresql_advisory_lock_has_one_holder() -> None:
     """On PostgreSQL the advisory lock is held by one worker at a time, and freed on exit, even on error."""
+    lock_name = f"ivr-test-lock-{secrets.token_hex(4)}"  # advisory locks span the database, not the schema
     with postgres_schema() as url:
         first = CallStore(url, instance_path=Path("/nonexistent"), hash_key=KEY)
         second = CallStore(url, instance_path=Path("/nonexistent"), hash_key=KEY)
         try:
-            with first.advisory_lock("ivr-test-lock") as taken, second.advisory_lock("ivr-test-lock") as refused:
+            with first.advisory_lock(lock_name) as taken, second.advisory_lock(lock_name) as refused:
                 assert (bool(taken), bool(refused)) == (True, False) and taken.alive()
-            with second.advisory_lock("ivr-test-lock") as again:
+            with second.advisory_lock(lock_name) as again:
                 assert again.taken is True
-            with pytest.raises(RuntimeError, match="inside"), first.advisory_lock("ivr-test-lock") as held:
+            with pytest.raises(RuntimeError, match="inside"), first.advisory_lock(lock_name) as held:
                 assert held.taken is True
                 raise RuntimeError("a failure inside the lock")
-            with second.advisory_lock("ivr-test-lock") as after_error:
+            with second.advisory_lock(lock_name) as after_error:
                 assert after_error.taken is True
         finally:
             first.close()
