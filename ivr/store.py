@@ -334,10 +334,12 @@ class CallStore:
         """PostgreSQL only: hold a session advisory lock while inside; the handle says if it was taken."""
         if not self.is_postgresql:
             raise StoreError("advisory locks need PostgreSQL; use try_lead on SQLite")
-        key = _lock_key(name)
         conn = self.engine.connect()
         lock = HeldLock(conn, False, 0)
+        key = 0
         try:
+            # Advisory locks span the database: key by schema too, so deployments sharing it stay apart.
+            key = _lock_key(f"{name}@{conn.execute(select(func.current_schema())).scalar()}")
             row = conn.execute(select(func.pg_try_advisory_lock(key), func.pg_backend_pid())).one()
             conn.commit()
             lock = HeldLock(conn, bool(row[0]), int(row[1]))

@@ -477,3 +477,16 @@ def test_path_says_each_choice_route_and_dial_once() -> None:
     assert path([CallEvent(AT, "key", {"menu": "main", "speech": "child"}), CallEvent(AT, "route", {"service": "send", "destination": None}),
                  CallEvent(AT, "fallback", {"reason": "error"})]) == "main>'child' -> send(closed) -> fallback(error)"
     assert path([]) == ""
+
+
+def test_advisory_locks_of_different_schemas_are_apart() -> None:
+    """Two deployments sharing one PostgreSQL database (each in its own schema) each get their lock."""
+    with postgres_schema() as one_url, postgres_schema() as other_url:
+        one = CallStore(one_url, instance_path=Path("/nonexistent"), hash_key=KEY)
+        other = CallStore(other_url, instance_path=Path("/nonexistent"), hash_key=KEY)
+        try:
+            with one.advisory_lock("ivr-clock") as first, other.advisory_lock("ivr-clock") as second:
+                assert (first.taken, second.taken) == (True, True)
+        finally:
+            one.close()
+            other.close()
