@@ -219,17 +219,16 @@ class ServiceSchedule:
 
     def _clock_change_day(self, day: date) -> _Day:
         midnight = local_instant(day, 0, self._tz).timestamp()
-        starts: list[float] = []
-        ends: list[float] = []
-        rules: list[Rule | None] = []
+        real: list[tuple[float, float, Rule | None]] = []
         for a, b, rule in self._wall_plan(day.weekday(), self._calendar.pattern(day)):
             ta = local_instant(day, a, self._tz).timestamp() - midnight
             tb = local_instant(day, b, self._tz).timestamp() - midnight
             if ta < tb:  # a stretch wholly inside the spring-forward gap never happens
-                starts.append(ta)
-                ends.append(tb)
-                rules.append(rule)
-        return _Day(tuple(starts), tuple(ends), tuple(rules))
+                real.append((ta, tb, rule))
+        # Dropping such a stretch can leave one rule on both sides of it: join them, or
+        # `until` would name the clock change although the answer does not change there.
+        merged = _merge(real)
+        return _Day(tuple(a for a, _, _ in merged), tuple(b for _, b, _ in merged), tuple(r for _, _, r in merged))
 
     def _wall_plan(self, weekday: int, pattern: DayPattern) -> tuple[_WallSegment, ...]:
         """A day's wall-clock segments for one weekday and pattern of kinds."""

@@ -79,6 +79,9 @@ def _destinations(r: Reader, node: yamlfile.Mapping) -> dict[str, Destination]:
                 number = to_e164(r.text(item, "number", where))
             except InvalidNumber as exc:
                 r.problem(item.line_of("number"), f"{where}.number", str(exc))
+                # Keep the text: the file is refused anyway, and None would make every rule,
+                # fallback and override using this team report "has no number" a second time.
+                number = r.text(item, "number", where)
         elif "email" not in item and "web" not in item:
             r.problem(item.line, where, "needs a number, an email or a web address")
         result[key] = Destination(
