@@ -1,0 +1,216 @@
+"""The `ivr` command as an administrator uses it: check, route, timeline and coverage."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivr import config
+from ivr.cli import main
+from tests.builders import GOOD_RULES, MASH, WILTS_OUT_OF_HOURS, line_of, write_line
+
+Capture = pytest.CaptureFixture[str]
+PROJECT = str(config.PROJECT_DIR)
+GAP_RULES = '- {to: office, time: "00:00-12:00", on: any}\n- {to: night, time: "12:01-24:00", on: any}'
+
+
+def ivr(capsys: Capture, *args: str) -> tuple[int, str, str]:
+    """Run `ivr ARGS` in-process: exit status, stdout, stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def installed_ivr() -> str:
+    """The console script installed in the project's virtualenv."""
+    script = config.PROJECT_DIR / ".venv" / "bin" / "ivr"
+    return str(script if script.exists() else Path(sys.executable).with_name("ivr"))
+
+
+# -- check -------------------------------------------------------------------------------------
+
+
+def test_check_passes_on_the_shipped_files(capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ivr check` with no --config checks the project's own files: ok, three lines, exit 0, nothing on stderr."""
+    monkeypatch.delenv("IVR_CONFIG_DIR", raising=False)
+    code, out, err = ivr(capsys, "check")
+    assert code == 0 and err == ""
+    assert out.startswith("ok: 3 lines (hampshire, isle-of-wight, wiltshire), configuration ")
+
+
+def test_check_warns_about_an_override_until_further_notice(tmp_path: Path, capsys: Capture) -> None:
+    """An open-ended diversion is valid, so exit 0, but stderr has one "warning:" line naming its file and line."""
+    write_line(tmp_path, GOOD_RULES, extra="overrides:\n  - {services: [child-at-risk], to: night, from: 2027-03-04T09:00, until: further notice, reason: office flood}\n")
+    code, out, err = ivr(capsys, "check", "--config", str(tmp_path))
+    line = line_of(tmp_path / "schedules" / "test.yaml", "- {services:")
+    assert code == 0 and out.startswith("ok: 1 lines (test)")
+    assert err.splitlines() == [
+        f"warning: schedules/test.yaml:{line}: override to 'night' is in force until further notice (office flood); remove it when it is no longer needed"
+    ]
+
+
+def test_check_lists_every_problem_one_per_line_and_exits_1(tmp_path: Path, capsys: Capture) -> None:
+    """An invalid configuration gives exit 1 and exactly one stderr line per problem, each file:line: field: message."""
+    write_line(tmp_path, '- {to: office, time: "00:00-25:00", on: any}\n- {to: nobody, time: "00:00-24:00", on: any}')
+    code, out, err = ivr(capsys, "check", "--config", str(tmp_path))
+    path = tmp_path / "schedules" / "test.yaml"
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        f"schedules/test.yaml:{line_of(path, '25:00')}: services.child-at-risk.rules[0].time: '25:00' is not a time (HH:MM, 00:00 to 24:00)",
+        f"schedules/test.yaml:{line_of(path, 'nobody')}: services.child-at-risk.rules[1].to: unknown destination 'nobody'",
+    ]
+
+
+def test_check_refuses_a_one_minute_gap_naming_it(tmp_path: Path, capsys: Capture) -> None:
+    """A daily one-minute gap in child-at-risk fails `ivr check`; each line names the gap's from and to."""
+    write_line(tmp_path, GAP_RULES)
+    code, _, err = ivr(capsys, "check", "--config", str(tmp_path))
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == config.COVERAGE_DAYS
+    assert all(ln.startswith("schedules/test.yaml:7: services.child-at-risk: always open, but no rule covers ") for ln in lines)
+    assert all(ln.endswith(("T12:01+00:00", "T12:01+01:00")) and "T12:00+0" in ln for ln in lines)
+
+
+def test_check_reads_ivr_config_dir(tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --config, `ivr check` checks the folder IVR_CONFIG_DIR names."""
+    monkeypatch.setenv("IVR_CONFIG_DIR", str(write_line(tmp_path, GOOD_RULES, line="elsewhere")))
+    code, out, _ = ivr(capsys, "check")
+    assert code == 0 and out.startswith("ok: 1 lines (elsewhere)")
+
+
+# -- route -------------------------------------------------------------------------------------
+
+
+def test_route_json_on_christmas_day_names_out_of_hours(capsys: Capture) -> None:
+    """`ivr route wiltshire child-at-risk --at 2026-12-25T10:00 --json` names out-of-hours, its number and until."""
+    code, out, err = ivr(capsys, "route", "wiltshire", "child-at-risk", "--at", "2026-12-25T10:00", "--json", "--config", PROJECT)
+    data = json.loads(out)
+    assert code == 0 and err == ""
+    assert {k: data[k] for k in ("line", "service", "at", "destination", "name", "number", "until")} == {
+        "line": "wiltshire", "service": "child-at-risk", "at": "2026-12-25T10:00:00+00:00", "destination": "out-of-hours",
+        "name": "the Out of Hours Service", "number": WILTS_OUT_OF_HOURS, "until": "2026-12-26T00:00:00+00:00",
+    }
+    assert data["rule"].startswith("rule 7: Out of Hours, every day 09:00-24:00 on bank-holiday, closure -> out-of-hours")
+
+
+def test_route_through_the_installed_command() -> None:
+    """The installed `ivr` script, run as a process, gives the same Christmas Day answer."""
+    done = subprocess.run([installed_ivr(), "route", "wiltshire", "child-at-risk", "--at", "2026-12-25T10:00", "--json", "--config", PROJECT],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["destination"], data["number"], data["until"]) == ("out-of-hours", WILTS_OUT_OF_HOURS, "2026-12-26T00:00:00+00:00")
+
+
+def test_route_says_who_answers_in_words(capsys: Capture) -> None:
+    """Without --json, route prints the team, its number, until when, and the rule."""
+    code, out, _ = ivr(capsys, "route", "wiltshire", "child-at-risk", "--at", "2027-03-05T15:59", "--config", PROJECT)
+    first, second = out.splitlines()
+    assert code == 0
+    assert first == f"child-at-risk: mash (the Multi-Agency Safeguarding Hub) {MASH} until Fri 2027-03-05 16:00 GMT"
+    assert second.startswith("  by rule 2: MASH, Fri 08:45-16:00 -> mash (schedules/wiltshire.yaml:")
+
+
+def test_route_a_closed_service_says_when_it_opens(capsys: Capture) -> None:
+    """A service with no team at that time is reported closed, with its next opening."""
+    code, out, _ = ivr(capsys, "route", "wiltshire", "send", "--at", "2027-03-05T17:00", "--config", PROJECT)
+    assert code == 0 and out == "send: closed (no rule covers this time); opens Mon 2027-03-08 08:45 GMT\n"
+
+
+@pytest.mark.parametrize(
+    ("when", "destination"),
+    [("2027-07-01T07:50+00:00", "crt-public"), ("2027-07-01T08:20", "out-of-hours"), ("2027-07-01", "out-of-hours")],
+    ids=["utc_offset_is_0850_london", "wall_clock_0820", "date_is_midnight"],
+)
+def test_route_reads_times_with_and_without_offset(capsys: Capture, when: str, destination: str) -> None:
+    """A time with an offset is that instant; without one it is London wall-clock time; a date is its midnight."""
+    code, out, _ = ivr(capsys, "route", "hampshire", "child-at-risk", "--at", when, "--json", "--config", PROJECT)
+    assert code == 0 and json.loads(out)["destination"] == destination
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"], "ivr route: unknown line 'nowhere'"),
+        (["route", "wiltshire", "child-at-risk", "--at", "Christmas"], "ivr route: 'Christmas' is not an ISO 8601 date or time (2026-12-25T10:00)"),
+        (["route", "wiltshire", "child-at-risk", "--at", "2026-12-25T25:00"], "ivr route: '2026-12-25T25:00' is not an ISO 8601 date or time"),
+        (["route", "wiltshire", "no-such-service", "--at", "2026-12-25T10:00"], "ivr route: line 'wiltshire' has no service 'no-such-service'"),
+        (["timeline", "wiltshire", "--from", "soon"], "ivr timeline: 'soon' is not an ISO 8601 date or time"),
+        (["coverage", "nowhere"], "ivr coverage: unknown line 'nowhere'"),
+    ],
+    ids=["unknown_line", "unparseable_time", "hour_25", "unknown_service", "timeline_bad_date", "coverage_unknown_line"],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(capsys: Capture, args: list[str], message: str) -> None:
+    """Bad input gives exit 2 and exactly one line on stderr, naming what was wrong, with no traceback."""
+    code, out, err = ivr(capsys, *args, "--config", PROJECT)
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith(message) and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"], ["route", "wiltshire", "child-at-risk", "--at", "Christmas"]],
+    ids=["unknown_line", "unparseable_time"],
+)
+def test_bad_input_to_the_installed_command_exits_2_without_traceback(args: list[str]) -> None:
+    """As a process too: exit status 2 and a single stderr line."""
+    done = subprocess.run([installed_ivr(), *args, "--config", PROJECT], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("ivr route: ")
+
+
+# -- timeline and coverage ---------------------------------------------------------------------
+
+
+def test_timeline_json_of_an_ordinary_wednesday(capsys: Capture) -> None:
+    """Wiltshire on Wednesday 3 March 2027: Standby, then MASH from 08:45, then Out of Hours from 17:00, contiguous."""
+    code, out, _ = ivr(capsys, "timeline", "wiltshire", "child-at-risk", "--from", "2027-03-03", "--days", "1", "--json", "--config", PROJECT)
+    data = json.loads(out)
+    assert code == 0 and (data["line"], data["service"]) == ("wiltshire", "child-at-risk")
+    assert [(iv["from"], iv["until"], iv["destination"], iv["number"]) for iv in data["intervals"]] == [
+        ("2027-03-03T00:00:00+00:00", "2027-03-03T08:45:00+00:00", "standby", WILTS_OUT_OF_HOURS),
+        ("2027-03-03T08:45:00+00:00", "2027-03-03T17:00:00+00:00", "mash", MASH),
+        ("2027-03-03T17:00:00+00:00", "2027-03-04T00:00:00+00:00", "out-of-hours", WILTS_OUT_OF_HOURS),
+    ]
+    assert all(iv["name"] and iv["rule"].startswith("rule ") for iv in data["intervals"])
+
+
+def test_timeline_json_across_the_spring_clock_change(capsys: Capture) -> None:
+    """A timeline over the clock change is contiguous, each `from` the previous `until`, offsets changing to +01:00."""
+    code, out, _ = ivr(capsys, "timeline", "hampshire", "child-at-risk", "--from", "2027-03-26", "--days", "6", "--json", "--config", PROJECT)
+    intervals = json.loads(out)["intervals"]
+    assert code == 0
+    assert all(a["until"] == b["from"] for a, b in zip(intervals, intervals[1:]))
+    assert [(iv["from"], iv["destination"]) for iv in intervals] == [
+        ("2027-03-26T00:00:00+00:00", "out-of-hours"),  # Good Friday, the weekend and Easter Monday
+        ("2027-03-30T08:30:00+01:00", "crt-public"),
+        ("2027-03-30T17:00:00+01:00", "out-of-hours"),
+        ("2027-03-31T08:30:00+01:00", "crt-public"),
+        ("2027-03-31T17:00:00+01:00", "out-of-hours"),
+    ]
+    assert intervals[-1]["until"] == "2027-04-01T00:00:00+01:00"
+
+
+def test_coverage_of_a_shipped_line_is_ok(capsys: Capture) -> None:
+    """`ivr coverage wiltshire` proves both always-open services covered and exits 0."""
+    code, out, _ = ivr(capsys, "coverage", "wiltshire", "--from", "2027-01-01", "--days", "365", "--config", PROJECT)
+    assert code == 0
+    assert out.splitlines() == [
+        "ok wiltshire child-at-risk: covered from Fri 2027-01-01 00:00 GMT to Sat 2028-01-01 00:00 GMT",
+        "ok wiltshire allegation-about-staff: covered from Fri 2027-01-01 00:00 GMT to Sat 2028-01-01 00:00 GMT",
+    ]
+
+
+def test_coverage_lists_each_gap_and_exits_1(tmp_path: Path, capsys: Capture) -> None:
+    """On a configuration with a gap, `ivr coverage` lists every gap with its times and exits non-zero."""
+    write_line(tmp_path, GAP_RULES)
+    code, out, _ = ivr(capsys, "coverage", "test", "--from", "2027-03-03", "--days", "2", "--config", str(tmp_path))
+    assert code == 1
+    assert out.splitlines() == [
+        "GAP test child-at-risk: Wed 2027-03-03 12:00 GMT -> Wed 2027-03-03 12:01 GMT",
+        "GAP test child-at-risk: Thu 2027-03-04 12:00 GMT -> Thu 2027-03-04 12:01 GMT",
+    ]
