@@ -1,16 +1,13 @@
-"""The `ivr` command as an administrator uses it."""
+"""`ivr simulate`, `shortcuts`, `fallback-twiml` and bad input (check/route/timeline/coverage: test_cli.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ivr.cli import main
-from tests.builders import write_line
 from tests.conftest import validate_twiml
 
 Capture = pytest.CaptureFixture[str]
@@ -20,41 +17,6 @@ def run(capsys: Capture, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def test_check_passes_on_the_shipped_files(capsys: Capture) -> None:
-    """`ivr check` says ok for the three lines and exits 0."""
-    code, out, _ = run(capsys, "check")
-    assert code == 0 and out.startswith("ok: 3 lines (hampshire, isle-of-wight, wiltshire)")
-
-
-def test_check_lists_problems_one_per_line(tmp_path: Path, capsys: Capture) -> None:
-    """An invalid folder gives one line per problem and exit 1."""
-    write_line(tmp_path, '- {to: office, time: "00:00-25:00", on: any}\n- {to: nobody, time: "00:00-24:00", on: any}')
-    code, out, err = run(capsys, "check", "--config", str(tmp_path))
-    assert code == 1 and out == ""
-    lines = err.strip().splitlines()
-    assert lines[0].startswith("schedules/test.yaml:11: services.child-at-risk.rules[0].time:")
-    assert lines[1].startswith("schedules/test.yaml:12: services.child-at-risk.rules[1].to: unknown destination 'nobody'")
-
-
-def test_route_json_christmas_day(capsys: Capture) -> None:
-    """Christmas Day 10:00 in Wiltshire goes to Out of Hours, with the documented JSON fields."""
-    code, out, _ = run(capsys, "route", "wiltshire", "child-at-risk", "--at", "2026-12-25T10:00", "--json")
-    data = json.loads(out)
-    assert code == 0
-    assert {k: data[k] for k in ("line", "service", "destination", "number")} == {
-        "line": "wiltshire", "service": "child-at-risk", "destination": "out-of-hours", "number": "+443004560100"}
-    assert data["at"] == "2026-12-25T10:00:00+00:00" and data["until"] == "2026-12-26T00:00:00+00:00"
-    assert "bank-holiday" in data["rule"] and data["name"] == "the Out of Hours Service"
-
-
-def test_route_through_the_installed_command() -> None:
-    """The console script answers the same as the function, with no traceback."""
-    ivr = Path(sys.executable).with_name("ivr")
-    done = subprocess.run([str(ivr), "route", "wiltshire", "child-at-risk", "--at", "2026-12-25T10:00", "--json"],
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0 and json.loads(done.stdout)["destination"] == "out-of-hours"
 
 
 def test_route_with_an_offset(capsys: Capture) -> None:
@@ -76,31 +38,6 @@ def test_bad_input_is_one_line_and_exit_2(capsys: Capture, args: list[str]) -> N
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
-
-
-def test_timeline_json_is_contiguous(capsys: Capture) -> None:
-    """`ivr timeline --json` gives ordered, contiguous intervals with the documented fields."""
-    code, out, _ = run(capsys, "timeline", "wiltshire", "child-at-risk", "--from", "2027-03-05", "--days", "3", "--json")
-    data = json.loads(out)
-    assert code == 0 and data["line"] == "wiltshire" and data["service"] == "child-at-risk"
-    intervals = data["intervals"]
-    assert intervals[0]["from"] == "2027-03-05T00:00:00+00:00" and intervals[-1]["until"] == "2027-03-08T00:00:00+00:00"
-    assert all(a["until"] == b["from"] for a, b in zip(intervals, intervals[1:]))
-    assert [i["destination"] for i in intervals[:4]] == ["standby", "mash", "out-of-hours", "standby"]
-    assert set(intervals[0]) >= {"from", "until", "destination", "name", "number", "rule"}
-
-
-def test_coverage_proves_and_finds_gaps(tmp_path: Path, capsys: Capture) -> None:
-    """`ivr coverage` exits 0 for the shipped lines and 1, listing the gap, for a gappy file."""
-    code, out, _ = run(capsys, "coverage", "wiltshire", "--from", "2027-01-01", "--days", "400")
-    assert code == 0 and "ok wiltshire child-at-risk" in out
-    write_line(tmp_path, '- {to: office, time: "00:00-12:00", on: any}\n- {to: night, time: "12:01-24:00", on: any}')
-    code, out, _ = run(capsys, "coverage", "test", "--config", str(tmp_path), "--from", "2027-01-01", "--days", "2")
-    assert code == 1
-    assert out.splitlines() == [
-        "GAP test child-at-risk: Fri 2027-01-01 12:00 GMT -> Fri 2027-01-01 12:01 GMT",
-        "GAP test child-at-risk: Sat 2027-01-02 12:00 GMT -> Sat 2027-01-02 12:01 GMT",
-    ]
 
 
 def test_shortcuts_listing(capsys: Capture) -> None:

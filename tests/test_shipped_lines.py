@@ -6,6 +6,7 @@ The expected hours and numbers are transcribed here from the pages (see /work/sh
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -25,6 +26,7 @@ from tests.builders import (
     at,
     same_instant,
     shipped,
+    shipped_copy,
     utc,
 )
 
@@ -310,3 +312,20 @@ def test_decisions_come_back_in_london_time() -> None:
     decision = shipped().router("hampshire").route("child-at-risk", utc("2027-07-01T07:30"))
     assert decision.at.tzinfo == LONDON and decision.at.hour == 8
     assert decision.destination is not None and decision.destination.key == "crt-public"
+
+
+def test_part_day_closure_with_the_shipped_wiltshire_rules(tmp_path: Path) -> None:
+    """Christmas Eve closed from 13:00 (the README's example): MASH until 13:00, then Out of Hours.
+
+    Regression: a rule starting after the closure began (Out of Hours from 17:00) once crashed routing.
+    """
+    from ivr import config
+
+    shipped_copy(tmp_path)
+    path = tmp_path / "schedules" / "wiltshire.yaml"
+    path.write_text(path.read_text().replace("closures: []", 'closures:\n  - {date: 2026-12-24, time: "13:00-24:00", name: Christmas Eve afternoon}'))
+    router = config.load(tmp_path, now=at("2026-12-01T00:00")).router("wiltshire")
+    assert_routes_to(router, "child-at-risk", "2026-12-24T12:59", "mash")
+    assert_routes_to(router, "child-at-risk", "2026-12-24T13:00", "out-of-hours")
+    assert_routes_to(router, "child-at-risk", "2026-12-24T17:30", "out-of-hours")
+    assert router.route("child-at-risk", at("2026-12-24T13:00")).until == at("2026-12-25T00:00")
