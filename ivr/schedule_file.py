@@ -195,6 +195,12 @@ def _time_range(r: Reader, node: yamlfile.Mapping, key: str, where: str) -> tupl
     return start, end
 
 
+# "mon" or "monday"; a word that merely starts like a day ("monkey") is not one.
+_DAY_NAMES = {name: short for short in WEEKDAY_NAMES for name in (short, {
+    "mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
+}[short])}
+
+
 def _weekdays(r: Reader, node: yamlfile.Mapping, where: str) -> set[int] | None:
     if "days" not in node:
         return set(ALL_WEEKDAYS)
@@ -203,8 +209,8 @@ def _weekdays(r: Reader, node: yamlfile.Mapping, where: str) -> set[int] | None:
         return set(ALL_WEEKDAYS)
     days: set[int] = set()
     for part in (p.strip() for p in text.split(",")):
-        ends = [e.strip()[:3] for e in part.split("-")]
-        if len(ends) not in (1, 2) or any(e not in WEEKDAY_NAMES for e in ends):
+        ends = [_DAY_NAMES.get(e.strip(), "") for e in part.split("-")]
+        if len(ends) not in (1, 2) or not all(ends):
             r.problem(node.line_of("days"), f"{where}.days", f"{part!r} is not a weekday or range (mon, mon-fri, sat,sun, every day)")
             return None
         first, last = WEEKDAY_NAMES.index(ends[0]), WEEKDAY_NAMES.index(ends[-1])
@@ -228,6 +234,9 @@ def _kinds(r: Reader, node: yamlfile.Mapping, where: str) -> set[DayKind] | None
         except ValueError:
             r.problem(node.line_of("on"), f"{where}.on", f"{name!r} is not a kind of day (ordinary, bank-holiday, closure, or any)")
             return None
+    if not kinds:
+        r.problem(node.line_of("on"), f"{where}.on", "names no kind of day, so the rule would never apply")
+        return None
     return kinds
 
 
@@ -281,6 +290,9 @@ def _overrides(
         ok = True
         keys = item.get("services")
         keys = [keys] if isinstance(keys, str) else list(keys or [])
+        if not keys:
+            r.problem(item.line_of("services"), f"{where}.services", "names no service, so the diversion would divert nothing")
+            ok = False
         for key in keys:
             if str(key) not in services:
                 r.problem(item.line_of("services"), f"{where}.services", f"unknown service {key!r}")

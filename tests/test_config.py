@@ -69,10 +69,12 @@ def test_the_builders_configuration_is_valid(tmp_path: Path) -> None:
         ('- {to: office, days: fri-mon, time: "09:00-17:00"}', f"{RULE}.days", "'fri-mon' runs backwards"),
         ('- {to: nobody, time: "09:00-17:00"}', f"{RULE}.to", "unknown destination 'nobody'"),
         ('- {to: office, time: "09:00-17:00", on: [holiday]}', f"{RULE}.on", "'holiday' is not a kind of day"),
+        ('- {to: office, days: monkey, time: "09:00-17:00"}', f"{RULE}.days", "'monkey' is not a weekday"),
+        ('- {to: office, time: "09:00-17:00", on: []}', f"{RULE}.on", "names no kind of day"),
     ],
     ids=["unknown_key", "missing_to", "hour_25", "am_pm", "minute_60", "after_2400", "not_a_range", "end_before_start",
          "empty_range", "start_at_2400", "bad_weekday", "weekdays_word", "backwards_weekdays", "unknown_destination",
-         "unknown_kind_of_day"],
+         "unknown_kind_of_day", "word_starting_like_a_day", "no_kind_of_day"],
 )
 def test_a_bad_rule_is_one_problem_at_its_line(tmp_path: Path, bad_rule: str, field: str, message: str) -> None:
     """Each bad rule gives exactly one problem naming the file, the rule's line and the field."""
@@ -394,3 +396,13 @@ def test_overrides_that_need_attention_warn_but_load(tmp_path: Path, until: str,
     assert_routes_to(router, "child-at-risk", "2027-03-04T10:00", "night")
     expected_later = "night" if until == "further notice" else "office"
     assert_routes_to(router, "child-at-risk", "2027-03-10T10:00", expected_later)
+
+
+def test_an_override_naming_no_service_is_refused(tmp_path: Path) -> None:
+    """A diversion with `services: []` would divert nothing; it is refused at its line."""
+    folder = write_line(tmp_path, GOOD_RULES, extra="""\
+overrides:
+  - {services: [], to: night, from: 2027-03-04T09:00, until: 2027-03-04T12:00, reason: drill}
+""")
+    line = line_of(folder / SCHEDULE_FILE, "services: []")
+    assert_one_problem(config_problems(folder), SCHEDULE_FILE, line, "overrides[0].services", "names no service")
