@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,7 +38,6 @@ class Config:
     routers: dict[str, Router]
     digest: str
     warnings: tuple[str, ...] = ()
-    directory: Path = field(default=PROJECT_DIR, compare=False)
 
     def line(self, key: str) -> Line:
         try:
@@ -97,7 +96,7 @@ def load(
         problems.append(Problem(show(stray, base), 0, "", f"no schedules/{stray.stem}.yaml"))
     if problems:
         raise ConfigError(problems)
-    return Config(lines, routers, digest.hexdigest()[:16], tuple(warnings), base)
+    return Config(lines, routers, digest.hexdigest()[:16], tuple(warnings))
 
 
 

@@ -173,7 +173,7 @@ class CallFlow:
         if dest is None:
             return Reply(self._closed(decision, now), events)
         if dest.number is None:
-            return Reply(self._details_verbs(dest, ()), events)
+            return Reply(self._details_verbs(dest), events)
         chain = self.chain(decision)
         remaining = [d for d in chain if d.key not in tried]
         if not remaining:
@@ -274,14 +274,11 @@ class CallFlow:
 
     # -- details read out -------------------------------------------------------------------
 
-    def details(self, dest: Destination, trail: tuple[str, ...]) -> Reply:
-        return Reply(self._details_verbs(dest, trail))
-
-    def _details_verbs(self, dest: Destination, trail: tuple[str, ...]) -> list[Verb]:
+    def _details_verbs(self, dest: Destination) -> list[Verb]:
         prompts = [Say(f"{_sentence(dest.name)}.")]
         prompts.extend(Say(line) for line in contact_lines(dest, spoken_form=True))
         prompts.append(Say(f"To have these details sent to you by text message, press 1. To hear them again, press {_key_name(self.flow.keys.repeat)}. To go back to the menu, press {_key_name(self.flow.keys.back)}."))
-        action = self.url("details", dest.key, trail=".".join(trail))
+        action = self.url("details", dest.key)
         return [Gather(action, tuple(prompts), 1, MENU_TIMEOUT), Redirect(self.url("menu", self.flow.start))]
 
     def details_input(self, dest: Destination, digits: str, sent: bool | None) -> Reply:
@@ -291,7 +288,7 @@ class CallFlow:
             words = "The details have been sent to you by text message." if sent else "Sorry, a text message cannot be sent to the number you are calling from."
             return Reply([Say(words), Redirect(self.url("menu", self.flow.start))])
         if digits == keys.repeat:
-            return self.details(dest, ())
+            return Reply(self._details_verbs(dest))
         if digits == keys.shortcut:
             return self.ask_code(Where((self.flow.start,)))
         return Reply([Redirect(self.url("menu", self.flow.start))])
