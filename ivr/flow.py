@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ivr.model import Decision, Destination, Line, Menu, Option
+from ivr.model import Decision, Destination, Line, Menu, Option, Schedule
 from ivr.numbers import display, spoken, spoken_address
 from ivr.schedule import Router
 from ivr.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
@@ -56,6 +56,16 @@ class CallFlow:
         self._code_digits = max((len(c) for c in self.flow.shortcuts), default=1)
         # Each menu's spoken options are fixed for a configuration: build them once, not per call.
         self._prompts = {key: self._menu_prompts(menu) for key, menu in self.flow.menus.items()}
+        self._hints = {
+            key: tuple(o.word for o in menu.options if o.word) if menu.speech else None for key, menu in self.flow.menus.items()
+        }
+        # Who to ring, in order, for every destination a service can be routed to.
+        schedule = line.schedule
+        self._chains = {
+            (service.key, first): dialable_once(schedule, [first, *service.fallback])
+            for service in schedule.services.values()
+            for first in {r.destination for r in service.rules} | {o.destination for o in schedule.overrides if o.covers(service.key)}
+        }
 
     # -- URLs -------------------------------------------------------------------------------
 
@@ -80,10 +90,9 @@ class CallFlow:
         menu = self.flow.menus[where.trail[-1]]
         options, top_level, nested = self._prompts[menu.key]
         action = self.url("input", menu.key, **where.query())
-        hints = tuple(o.word for o in menu.options if o.word) if menu.speech else None
         prompts = (*intro, *options, nested if len(where.trail) > 1 else top_level)
         # With no key pressed Twilio falls through to the Redirect, which counts as a try.
-        return [Gather(action, prompts, 1, MENU_TIMEOUT, "", hints), Redirect(action)]
+        return [Gather(action, prompts, 1, MENU_TIMEOUT, "", self._hints[menu.key]), Redirect(action)]
 
     def _menu_prompts(self, menu: Menu) -> tuple[tuple[Say, ...], Say, Say]:
         """A menu's intro and options, and its closing line for the start menu and for sub-menus."""
@@ -193,17 +202,9 @@ class CallFlow:
 
     def chain(self, decision: Decision) -> list[Destination]:
         """The decision's destination, then the service's fallbacks, each number rung once."""
-        service = self.line.schedule.services[decision.service]
-        keys = [decision.destination.key] if decision.destination else []
-        keys += list(service.fallback)
-        seen: set[str] = set()
-        chain = []
-        for key in keys:
-            dest = self.line.schedule.destinations[key]
-            if dest.number and dest.number not in seen:
-                seen.add(dest.number)
-                chain.append(dest)
-        return chain
+        if decision.destination is None:
+            return []
+        return self._chains[(decision.service, decision.destination.key)]
 
     def dialled(
         self,
@@ -339,11 +340,15 @@ def static_fallback(line: Line) -> list[Verb]:
 def round_the_clock(line: Line) -> list[Destination]:
     """The destinations of the urgent service, in rule order then fallback order, numbers once."""
     service = line.schedule.services[line.flow.urgent_service]
-    keys = [r.destination for r in service.rules] + list(service.fallback)
+    return dialable_once(line.schedule, [r.destination for r in service.rules] + list(service.fallback))
+
+
+def dialable_once(schedule: Schedule, keys: list[str]) -> list[Destination]:
+    """The destinations named by `keys` that have a number, in order, each number only once."""
     seen: set[str] = set()
     result = []
     for key in keys:
-        dest = line.schedule.destinations[key]
+        dest = schedule.destinations[key]
         if dest.number and dest.number not in seen:
             seen.add(dest.number)
             result.append(dest)
