@@ -59,3 +59,17 @@ def test_webhooks_record_the_call_and_its_decisions(twilio: Twilio, app: Any) ->
     route = story.events[2].detail
     assert route["destination"] == "mash" and route["config_digest"] == digest and route["rule"].startswith("rule 1: MASH")
     assert story.events[4].detail == {"attempt": 1, "destination": "mash", "number": "+443004560108", "status": "completed", "duration": "75"}
+
+
+def test_status_callbacks_are_recorded_once_under_the_callers_call(twilio: Twilio, app: Any) -> None:
+    """A dialled leg's status lands on the caller's call (retries once); the call's own end sets its outcome."""
+    twilio.press(twilio.post("/voice/hampshire"), "1")
+    parent = twilio.params["CallSid"]
+    leg = {"CallSid": "CA" + "7" * 32, "ParentCallSid": parent}
+    for status in ("ringing", "no-answer", "no-answer"):  # the last is Twilio retrying
+        assert twilio.post("/voice/status", CallStatus=status, **leg).status == 200
+    twilio.post("/voice/status", CallStatus="completed", CallDuration="40")
+    story = app.extensions["ivr.store"].story(parent)
+    statuses = [e.detail["status"] for e in story.events if e.kind == "status"]
+    assert statuses == ["ringing", "no-answer"]
+    assert story.call.outcome == "completed" and story.call.ended_at is not None

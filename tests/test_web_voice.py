@@ -321,3 +321,11 @@ def test_voice_is_configurable_per_line(settings: dict[str, Any], tmp_path: Any)
     caller = Twilio(create_app({**settings, "IVR_CONFIG_DIR": str(folder)}).test_client())
     assert {s.get("voice") for s in caller.post("/voice/hampshire").doc.iter("Say")} == {"Polly.Brian"}
     assert {s.get("voice") for s in caller.post("/voice/wiltshire").doc.iter("Say")} == {"Polly.Amy"}
+
+
+def test_speech_only_where_the_menu_asks_for_it(twilio: Twilio) -> None:
+    """The main menu takes speech with its words as hints; a sub-menu without `speech` takes keys only."""
+    main = twilio.post("/voice/wiltshire").gather()
+    assert main.get("input") == "dtmf speech" and "child" in main.get("hints", "")
+    other = twilio.press(twilio.post("/voice/wiltshire"), "6").gather()
+    assert other.get("input") is None and other.get("hints") is None
