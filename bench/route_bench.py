@@ -68,11 +68,18 @@ def synthetic_schedule(rule_count: int, years: int) -> Schedule:
     rules.append(Rule("night", ALL_WEEKDAYS, 0, 1440, frozenset(DayKind), f"rule {rule_count}"))
     closures = tuple(
         Closure(date(2027 + y, m, rng.randint(1, 28)), *rng.choice([(0, 1440), (780, 1440), (540, 720)]), "closure")
-        for y in range(years) for m in range(1, 13)
+        for y in range(years)
+        for m in range(1, 13)
     )
     overrides = tuple(
-        Override(frozenset({"child-at-risk"}), "standby", START + timedelta(weeks=w, hours=9),
-                 START + timedelta(weeks=w, hours=12), "drill", f"override {w + 1}")
+        Override(
+            frozenset({"child-at-risk"}),
+            "standby",
+            START + timedelta(weeks=w, hours=9),
+            START + timedelta(weeks=w, hours=12),
+            "drill",
+            f"override {w + 1}",
+        )
         for w in range(52 * years)
     )
     service = Service("child-at-risk", "worried about a child", tuple(rules), always_open=True)
@@ -107,7 +114,9 @@ def shipped_section() -> None:
 
 def scaling_section() -> None:
     print("\nsynthetic service: closures monthly and a weekly override across the calendar; microseconds per route()")
-    print(f"  {'years':>5} {'rules':>6} {'closures':>8} {'overrides':>9} {'compile ms':>11} {'cold median':>12} {'cold p99':>9} {'warm median':>12} {'warm p99':>9}")
+    print(
+        f"  {'years':>5} {'rules':>6} {'closures':>8} {'overrides':>9} {'compile ms':>11} {'cold median':>12} {'cold p99':>9} {'warm median':>12} {'warm p99':>9}"
+    )
     for rule_count in (10, 1_000):
         for years in (1, 10, 50):
             schedule = synthetic_schedule(rule_count, years)
@@ -116,8 +125,10 @@ def scaling_section() -> None:
             compiled = (time.perf_counter() - begin) * 1000
             cold, cold_p99 = per_call_us(route, one_per_date(years, COLD_DATES))
             warm, warm_p99 = per_call_us(route, random_instants(years, WARM_SAMPLES))
-            print(f"  {years:>5} {rule_count:>6} {len(schedule.closures):>8} {len(schedule.overrides):>9} {compiled:>11.2f}"
-                  f" {cold:>12.2f} {cold_p99:>9.2f} {warm:>12.2f} {warm_p99:>9.2f}")
+            print(
+                f"  {years:>5} {rule_count:>6} {len(schedule.closures):>8} {len(schedule.overrides):>9} {compiled:>11.2f}"
+                f" {cold:>12.2f} {cold_p99:>9.2f} {warm:>12.2f} {warm_p99:>9.2f}"
+            )
     print("\n  cold p99: the first date of a new year (its clock-change days and bank holidays are worked out)")
     print("  or, with 1,000 rules, a new weekday-and-closure pattern being painted. Warm calls do not depend on")
     print("  the number of rules; over many years only the per-date caches and the override index grow.")

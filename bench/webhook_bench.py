@@ -32,17 +32,26 @@ LONDON = ZoneInfo("Europe/London")
 
 def in_process() -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        app = create_app({
-            "IVR_ENV": "production", "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": "https://ivr.example.org",
-            "DATABASE_URL": f"sqlite:///{scratch}/calls.sqlite3", "IVR_INSTANCE_PATH": scratch, "IVR_RUN_CLOCK": False,
-            "IVR_CLOCK": lambda: datetime(2027, 3, 3, 11, 0, tzinfo=LONDON),
-        })
+        app = create_app(
+            {
+                "IVR_ENV": "production",
+                "TWILIO_AUTH_TOKEN": TOKEN,
+                "IVR_PUBLIC_URL": "https://ivr.example.org",
+                "DATABASE_URL": f"sqlite:///{scratch}/calls.sqlite3",
+                "IVR_INSTANCE_PATH": scratch,
+                "IVR_RUN_CLOCK": False,
+                "IVR_CLOCK": lambda: datetime(2027, 3, 3, 11, 0, tzinfo=LONDON),
+            }
+        )
         client = app.test_client()
         validator = RequestValidator(TOKEN)
         steps = {
             "answer (greeting + menu)": ("/voice/wiltshire", {}),
             "press 1 (route + dial)": ("/voice/wiltshire/input/main?trail=main&try=1", {"Digits": "1"}),
-            "dial result (next in chain)": ("/voice/wiltshire/dialled/child-at-risk?tried=mash&round=1&attempt=1", {"DialCallStatus": "no-answer"}),
+            "dial result (next in chain)": (
+                "/voice/wiltshire/dialled/child-at-risk?tried=mash&round=1&attempt=1",
+                {"DialCallStatus": "no-answer"},
+            ),
             "fallback URL (static)": ("/voice/fallback?line=wiltshire", {}),
         }
         print(f"in-process, signed, recorded to SQLite; median and 99th percentile of {STEPS} requests (ms)")
@@ -66,11 +75,31 @@ def over_loopback() -> None:
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "IVR_ENV": "production", "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": base,
-               "DATABASE_URL": f"sqlite:///{scratch}/calls.sqlite3", "IVR_INSTANCE_PATH": scratch}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                                   "--log-level", "warning", "ivr.app:create_app()"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "IVR_ENV": "production",
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "IVR_PUBLIC_URL": base,
+            "DATABASE_URL": f"sqlite:///{scratch}/calls.sqlite3",
+            "IVR_INSTANCE_PATH": scratch,
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "ivr.app:create_app()",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -101,8 +130,10 @@ def over_loopback() -> None:
             elapsed = time.perf_counter() - begin
             timings.sort()
             print(f"\ngunicorn, 2 workers, 8 concurrent callers, {CALLS} calls ({len(timings)} webhooks) over loopback:")
-            print(f"  {len(timings) / elapsed:6.0f} webhooks/s   median {statistics.median(timings):.1f} ms   "
-                  f"99th {timings[int(len(timings) * 0.99)]:.1f} ms")
+            print(
+                f"  {len(timings) / elapsed:6.0f} webhooks/s   median {statistics.median(timings):.1f} ms   "
+                f"99th {timings[int(len(timings) * 0.99)]:.1f} ms"
+            )
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=15)

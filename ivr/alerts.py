@@ -29,4 +29,6 @@ class Alerts:
 
     def config_refused(self, exc: ConfigError) -> None:
         first = exc.problems[0] if exc.problems else "unknown problem"
-        self.alert(f"a configuration change was refused ({len(exc.problems)} problems, first: {first}); the previous configuration is still live")
+        self.alert(
+            f"a configuration change was refused ({len(exc.problems)} problems, first: {first}); the previous configuration is still live"
+        )

@@ -108,8 +108,11 @@ def _show(args: argparse.Namespace) -> int:
     if story is None:
         raise UnknownCall(args.sid)
     if args.json:
-        data = {"call": call_json(story.call), "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in story.events],
-                "story": tell(story)}
+        data = {
+            "call": call_json(story.call),
+            "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail} for e in story.events],
+            "story": tell(story),
+        }
         print(json.dumps(data, indent=2))
     else:
         print("\n".join(tell(story)))
@@ -125,11 +128,17 @@ def listing(call: CallSummary) -> str:
 def call_json(call: CallSummary) -> dict[str, Any]:
     """A call for `--json`; the caller's number, if kept at all, only masked."""
     return {
-        "call_sid": call.call_sid, "line": call.line, "started_at": call.started_at.isoformat(),
-        "ended_at": call.ended_at.isoformat() if call.ended_at else None, "outcome": call.outcome,
-        "simulated": call.simulated, "caller_hash": call.caller_hash,
-        "caller_masked": mask(call.caller_number) if call.caller_number else None, "called": call.called,
-        "config_digest": call.config_digest, "path": call.path,
+        "call_sid": call.call_sid,
+        "line": call.line,
+        "started_at": call.started_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "outcome": call.outcome,
+        "simulated": call.simulated,
+        "caller_hash": call.caller_hash,
+        "caller_masked": mask(call.caller_number) if call.caller_number else None,
+        "called": call.called,
+        "config_digest": call.config_digest,
+        "path": call.path,
     }
 
 
@@ -144,7 +153,9 @@ def tell(story: CallStory) -> list[str]:
     """
     call = story.call
     simulated = " (simulated)" if call.simulated else ""
-    told: list[tuple[datetime, int, str]] = [(call.started_at, -1, f"Call {call.call_sid} to {call.line} from {_caller(call)}{simulated}")]
+    told: list[tuple[datetime, int, str]] = [
+        (call.started_at, -1, f"Call {call.call_sid} to {call.line} from {_caller(call)}{simulated}")
+    ]
     dialled = {e.detail.get("attempt") for e in story.events if e.kind == "dial"}
     accepted = {e.detail.get("attempt"): bool(e.detail.get("accepted")) for e in story.events if e.kind == "screen"}
     numbers: dict[str, str] = {}
@@ -192,7 +203,9 @@ def _fact(e: CallEvent, numbers: dict[str, str], accepted: dict[Any, bool]) -> s
         config = f" (configuration {str(d['config_digest'])[:8]})" if d.get("config_digest") else ""
         if not d.get("destination"):
             return f"Routed {d.get('service')}: closed, by {d.get('rule')}{config}"
-        return f"Routed {d.get('service')} to {d['destination']} ({d.get('number') or 'no phone number'}) by {d.get('rule')}{config}"
+        return (
+            f"Routed {d.get('service')} to {d['destination']} ({d.get('number') or 'no phone number'}) by {d.get('rule')}{config}"
+        )
     if e.kind == "dial":
         number = d.get("number") or numbers.get(d.get("destination") or "")
         who = f"{d.get('destination')} {number}" if number else f"{d.get('destination')}"

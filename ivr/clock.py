@@ -110,12 +110,18 @@ class Jobs:
                 if not service.always_open:
                     continue
                 for gap in router.coverage(service.key, now, now + COVERAGE_AHEAD):
-                    found.append(f"{key} {service.key} has no destination from {gap.start:%Y-%m-%d %H:%M} to {gap.end:%Y-%m-%d %H:%M %Z}")
+                    found.append(
+                        f"{key} {service.key} has no destination from {gap.start:%Y-%m-%d %H:%M} to {gap.end:%Y-%m-%d %H:%M %Z}"
+                    )
             for override in router.schedule.overrides:
                 if override.end is None:
-                    log.warning("%s: override to %s is in force until further notice (%s)", key, override.destination, override.reason)
+                    log.warning(
+                        "%s: override to %s is in force until further notice (%s)", key, override.destination, override.reason
+                    )
                 elif 0 < override.end.timestamp() - now.timestamp() <= EXPIRY_WARNING.total_seconds():
-                    found.append(f"{key} override to {override.destination} ({override.reason}) ends at {override.end:%Y-%m-%d %H:%M %Z}")
+                    found.append(
+                        f"{key} override to {override.destination} ({override.reason}) ends at {override.end:%Y-%m-%d %H:%M %Z}"
+                    )
         for message in found:
             self.alerts.alert(message)
         if not found:
@@ -174,13 +180,20 @@ def build_scheduler(
 
     scheduler.add_job(led(jobs.check_coverage, "coverage"), DailyAt(6, 0), id="coverage", coalesce=True, misfire_grace_time=3600)
     scheduler.add_job(led(jobs.purge, "purge"), DailyAt(3, 15), id="purge", coalesce=True, misfire_grace_time=3600)
-    scheduler.add_job(led(jobs.watch_routes, "routing changes"), IntervalTrigger(seconds=WATCH_SECONDS, timezone=LONDON),
-                      id="watch", coalesce=True, max_instances=1)
+    scheduler.add_job(
+        led(jobs.watch_routes, "routing changes"),
+        IntervalTrigger(seconds=WATCH_SECONDS, timezone=LONDON),
+        id="watch",
+        coalesce=True,
+        max_instances=1,
+    )
     return scheduler
 
 
 def _jobs_for(app: Any) -> tuple[Jobs, Leader]:
-    jobs = Jobs(app.extensions["ivr.live"], app.extensions["ivr.store"], app.extensions["ivr.alerts"], app.config["IVR_RETENTION_DAYS"])
+    jobs = Jobs(
+        app.extensions["ivr.live"], app.extensions["ivr.store"], app.extensions["ivr.alerts"], app.config["IVR_RETENTION_DAYS"]
+    )
     return jobs, Leader(app.extensions["ivr.store"])
 
 

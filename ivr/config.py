@@ -54,9 +54,7 @@ class Config:
         return next((ln for ln in self.lines.values() if number in ln.flow.numbers), None)
 
 
-def load(
-    directory: Path | str | None = None, now: datetime | None = None, prove_coverage: bool = True
-) -> Config:
+def load(directory: Path | str | None = None, now: datetime | None = None, prove_coverage: bool = True) -> Config:
     """Load and validate every line under `directory`; raise ConfigError listing all problems.
 
     `prove_coverage=False` skips only the gap check, for `ivr coverage`, which reports gaps itself.
@@ -99,14 +97,20 @@ def load(
     return Config(lines, routers, digest.hexdigest()[:16], tuple(warnings))
 
 
-
 def _check_coverage(schedule: Schedule, router: Router, now: datetime, path: str, problems: list[Problem]) -> None:
     for service in schedule.services.values():
         if not service.always_open:
             continue
         line = int(service.source.rsplit(":", 1)[1])
         for gap in router.coverage(service.key, now, now + timedelta(days=COVERAGE_DAYS)):
-            problems.append(Problem(path, line, f"services.{service.key}", f"always open, but no rule covers {gap.start.isoformat(timespec='minutes')} to {gap.end.isoformat(timespec='minutes')}"))
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"services.{service.key}",
+                    f"always open, but no rule covers {gap.start.isoformat(timespec='minutes')} to {gap.end.isoformat(timespec='minutes')}",
+                )
+            )
 
 
 def _override_warnings(schedule: Schedule, now: datetime, path: str) -> list[str]:
@@ -114,9 +118,15 @@ def _override_warnings(schedule: Schedule, now: datetime, path: str) -> list[str
     for override in schedule.overrides:
         where = f"{path}:{override.source.rsplit(':', 1)[1]}"
         if override.end is None:
-            warnings.append(f"{where}: override to {override.destination!r} is in force until further notice ({override.reason}); remove it when it is no longer needed")
+            warnings.append(
+                f"{where}: override to {override.destination!r} is in force until further notice ({override.reason}); remove it when it is no longer needed"
+            )
         elif override.end.timestamp() <= now.timestamp():
-            warnings.append(f"{where}: override to {override.destination!r} ended {override.end.isoformat(timespec='minutes')}; it no longer applies and can be removed")
+            warnings.append(
+                f"{where}: override to {override.destination!r} ended {override.end.isoformat(timespec='minutes')}; it no longer applies and can be removed"
+            )
         elif override.end.timestamp() - now.timestamp() <= timedelta(hours=24).total_seconds():
-            warnings.append(f"{where}: override to {override.destination!r} ends within 24 hours, at {override.end.isoformat(timespec='minutes')}")
+            warnings.append(
+                f"{where}: override to {override.destination!r} ends within 24 hours, at {override.end.isoformat(timespec='minutes')}"
+            )
     return warnings

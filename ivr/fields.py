@@ -50,9 +50,7 @@ class Reader:
     def problem(self, line: int, where: str, message: str) -> None:
         self.problems.append(Problem(self.path, line, where, message))
 
-    def fields(
-        self, node: Any, where: str, required: Iterable[str], optional: Iterable[str] = ()
-    ) -> yamlfile.Mapping | None:
+    def fields(self, node: Any, where: str, required: Iterable[str], optional: Iterable[str] = ()) -> yamlfile.Mapping | None:
         """Check `node` is a mapping with the required keys and nothing unknown."""
         if not isinstance(node, yamlfile.Mapping):
             self.problem(getattr(node, "line", 0), where, "expected a mapping of keys to values")

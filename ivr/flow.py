@@ -64,7 +64,8 @@ class CallFlow:
         self._chains = {
             (service.key, first): dialable_once(schedule, [first, *service.fallback])
             for service in schedule.services.values()
-            for first in {r.destination for r in service.rules} | {o.destination for o in schedule.overrides if o.covers(service.key)}
+            for first in {r.destination for r in service.rules}
+            | {o.destination for o in schedule.overrides if o.covers(service.key)}
         }
 
     # -- URLs -------------------------------------------------------------------------------
@@ -148,14 +149,19 @@ class CallFlow:
         shortcut = self.flow.shortcuts.get(code)
         if shortcut is None:
             retry = self.retry(where, silent=not code)
-            return Reply([Say("That code is not recognised."), *retry.verbs], [("key", {"menu": "shortcut", "digits": code}), *retry.events])
+            return Reply(
+                [Say("That code is not recognised."), *retry.verbs],
+                [("key", {"menu": "shortcut", "digits": code}), *retry.events],
+            )
         events = [("shortcut", {"code": code, "service": shortcut.service})]
         decision = self.router.route(shortcut.service, now)
         lead: list[Verb] = []
         dest = decision.destination
         expected = shortcut.expects
         if dest is not None and expected and dest.key != expected:
-            lead.append(Say(f"{_sentence(shortcut.name)} is not open at this time. You will be put through to {dest.name} instead."))
+            lead.append(
+                Say(f"{_sentence(shortcut.name)} is not open at this time. You will be put through to {dest.name} instead.")
+            )
         connect = self.connect(
             shortcut.service, now, via=f"professional shortcut {code}", caller=caller, call_sid=call_sid, decision=decision
         )
@@ -228,8 +234,13 @@ class CallFlow:
         talked = status in ANSWERED and accepted is not False
         outcome = status if talked else ("unaccepted" if status in ANSWERED else status or "failed")
         dialled = self.line.schedule.destinations.get(tried[-1]) if tried else None
-        fact = {"attempt": attempt, "destination": dialled.key if dialled else "", "number": dialled.number if dialled else None,
-                "status": outcome, "duration": duration}
+        fact = {
+            "attempt": attempt,
+            "destination": dialled.key if dialled else "",
+            "number": dialled.number if dialled else None,
+            "status": outcome,
+            "duration": duration,
+        }
         if talked:
             return Reply([Say("The call has ended. Goodbye."), Hangup()], [("dial", fact), ("end", {"outcome": "connected"})])
         nxt = self.connect(service, now, via, tried, rounds, attempt, caller, call_sid)
@@ -278,7 +289,11 @@ class CallFlow:
     def _details_verbs(self, dest: Destination) -> list[Verb]:
         prompts = [Say(f"{_sentence(dest.name)}.")]
         prompts.extend(Say(line) for line in contact_lines(dest, spoken_form=True))
-        prompts.append(Say(f"To have these details sent to you by text message, press 1. To hear them again, press {_key_name(self.flow.keys.repeat)}. To go back to the menu, press {_key_name(self.flow.keys.back)}."))
+        prompts.append(
+            Say(
+                f"To have these details sent to you by text message, press 1. To hear them again, press {_key_name(self.flow.keys.repeat)}. To go back to the menu, press {_key_name(self.flow.keys.back)}."
+            )
+        )
         action = self.url("details", dest.key)
         return [Gather(action, tuple(prompts), 1, MENU_TIMEOUT), Redirect(self.url("menu", self.flow.start))]
 
@@ -286,7 +301,11 @@ class CallFlow:
         """After the details: 1 sends them by text (the web layer reports whether it could)."""
         keys = self.flow.keys
         if digits == "1":
-            words = "The details have been sent to you by text message." if sent else "Sorry, a text message cannot be sent to the number you are calling from."
+            words = (
+                "The details have been sent to you by text message."
+                if sent
+                else "Sorry, a text message cannot be sent to the number you are calling from."
+            )
             return Reply([Say(words), Redirect(self.url("menu", self.flow.start))])
         if digits == keys.repeat:
             return Reply(self._details_verbs(dest))
@@ -333,7 +352,9 @@ def static_fallback(line: Line) -> list[Verb]:
     for dest in round_the_clock(line):
         verbs.append(Dial(dest.number or "", "", "", None, DIAL_TIMEOUT))
     front = line.schedule.destinations[line.flow.front_door]
-    verbs.append(Say(f"Nobody could take your call. {line.flow.warning} You can also call {front.name} on {spoken(front.number or '')}."))
+    verbs.append(
+        Say(f"Nobody could take your call. {line.flow.warning} You can also call {front.name} on {spoken(front.number or '')}.")
+    )
     return verbs
 
 
@@ -420,5 +441,3 @@ def _key_name(key: str) -> str:
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-

@@ -53,14 +53,16 @@ def _shortcuts(args: argparse.Namespace) -> int:
     rows = []
     for code, shortcut in line.flow.shortcuts.items():
         expects = line.schedule.destinations.get(shortcut.expects) if shortcut.expects else None
-        rows.append({
-            "keys": f"{key}{code}",
-            "code": code,
-            "name": shortcut.name,
-            "service": shortcut.service,
-            "expects": shortcut.expects or None,
-            "number": expects.number if expects else None,
-        })
+        rows.append(
+            {
+                "keys": f"{key}{code}",
+                "code": code,
+                "name": shortcut.name,
+                "service": shortcut.service,
+                "expects": shortcut.expects or None,
+                "number": expects.number if expects else None,
+            }
+        )
     text = "\n".join(f"{r['keys']:<6} {r['name']}  (service {r['service']})" for r in rows) or "no shortcuts"
     emit(args, {"line": args.line, "shortcuts": rows}, text)
     return 0

@@ -67,14 +67,14 @@ def read_flow(r: Reader, doc: yamlfile.Mapping, key: str, schedule: Schedule | N
             r.problem(doc.line_of("front_door"), "front_door", f"{flow.front_door!r} is not a destination with a number")
         urgent = schedule.services.get(flow.urgent_service)
         if urgent is None or not urgent.always_open:
-            r.problem(doc.line_of("urgent_service"), "urgent_service", f"{flow.urgent_service!r} must be a service marked always_open")
+            r.problem(
+                doc.line_of("urgent_service"), "urgent_service", f"{flow.urgent_service!r} must be a service marked always_open"
+            )
     _check_menu_exits(flow, {k: menu_node.line_of(k) for k in menus}, r)
     return flow
 
 
-def _menus(
-    r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services: dict[str, Service] | None
-) -> dict[str, Menu]:
+def _menus(r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services: dict[str, Service] | None) -> dict[str, Menu]:
     menus: dict[str, Menu] = {}
     for key, value in node.items():
         where = f"menus.{key}"
@@ -131,7 +131,9 @@ def _shortcuts(r: Reader, nodes: yamlfile.Sequence, schedule: Schedule | None) -
             continue
         clash = next((c for c in result if c.startswith(code) or code.startswith(c)), None)
         if clash is not None:
-            r.problem(item.line_of("code"), f"{where}.code", f"{code!r} clashes with shortcut {clash!r} (one is the start of the other)")
+            r.problem(
+                item.line_of("code"), f"{where}.code", f"{code!r} clashes with shortcut {clash!r} (one is the start of the other)"
+            )
             continue
         service, expects = r.text(item, "service", where), r.text(item, "expects", where)
         if schedule is not None and service not in schedule.services:

@@ -87,7 +87,9 @@ class LiveConfig:
                 self.refused = exc
                 log.error(
                     "REFUSED new configuration in %s; configuration %s stays live. Problems:\n%s",
-                    self.directory, self._snapshot.config.digest, exc,
+                    self.directory,
+                    self._snapshot.config.digest,
+                    exc,
                 )
                 if self._on_refused is not None:
                     self._on_refused(exc)

@@ -24,8 +24,17 @@ class Recorder:
         self.simulated = simulated
 
     def started(self, line: str, call: CallLike, digest: str) -> None:
-        self._safely("call start", self.store.call_started, call.sid, line, call.now, call.caller or "", call.called,
-                     simulated=self.simulated, config_digest=digest)
+        self._safely(
+            "call start",
+            self.store.call_started,
+            call.sid,
+            line,
+            call.now,
+            call.caller or "",
+            call.called,
+            simulated=self.simulated,
+            config_digest=digest,
+        )
 
     def record(self, line: str, call: CallLike, events: list[tuple[str, dict[str, Any]]], step: str) -> None:
         for index, (kind, detail) in enumerate(events):

@@ -70,7 +70,9 @@ def _is_clock_change_day(day: date, tz: ZoneInfo) -> bool:
     found = _clock_changes.get(key)
     if found is None:
         found = frozenset(
-            d for d in (date(day.year, 1, 1) + timedelta(days=n) for n in range(366)) if d.year == day.year
+            d
+            for d in (date(day.year, 1, 1) + timedelta(days=n) for n in range(366))
+            if d.year == day.year
             and local_instant(d + timedelta(days=1), 0, tz).timestamp() - local_instant(d, 0, tz).timestamp() != 86400
         )
         _clock_changes[key] = found
@@ -263,9 +265,7 @@ class ServiceSchedule:
 
     # -- building values ---------------------------------------------------------------------
 
-    def _decision(
-        self, at: datetime, key: str | None, label: str, until: float, override: bool
-    ) -> Decision:
+    def _decision(self, at: datetime, key: str | None, label: str, until: float, override: bool) -> Decision:
         return Decision(
             service=self.service.key,
             at=at.astimezone(self._tz),
@@ -352,13 +352,8 @@ class Router:
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
         self.tz = ZoneInfo(schedule.timezone)
-        self.calendar = Calendar(
-            schedule.holiday_country, schedule.holiday_subdivision, schedule.closures
-        )
-        self._services = {
-            key: ServiceSchedule(schedule, service, self.calendar)
-            for key, service in schedule.services.items()
-        }
+        self.calendar = Calendar(schedule.holiday_country, schedule.holiday_subdivision, schedule.closures)
+        self._services = {key: ServiceSchedule(schedule, service, self.calendar) for key, service in schedule.services.items()}
 
     def service(self, key: str) -> ServiceSchedule:
         try:

@@ -95,9 +95,7 @@ def _destinations(r: Reader, node: yamlfile.Mapping) -> dict[str, Destination]:
     return result
 
 
-def _services(
-    r: Reader, node: yamlfile.Mapping, destinations: dict[str, Destination]
-) -> dict[str, Service]:
+def _services(r: Reader, node: yamlfile.Mapping, destinations: dict[str, Destination]) -> dict[str, Service]:
     result: dict[str, Service] = {}
     for key, value in node.items():
         where = f"services.{key}"
@@ -118,7 +116,9 @@ def _services(
             if str(dest) not in destinations:
                 r.problem(fallback_node.line_of(index), f"{where}.fallback[{index}]", f"unknown destination {dest!r}")
             elif destinations[str(dest)].number is None:
-                r.problem(fallback_node.line_of(index), f"{where}.fallback[{index}]", f"destination {dest!r} has no number to dial")
+                r.problem(
+                    fallback_node.line_of(index), f"{where}.fallback[{index}]", f"destination {dest!r} has no number to dial"
+                )
             else:
                 fallback.append(str(dest))
         always_open = r.flag(item, "always_open", where)
@@ -137,9 +137,7 @@ def _services(
     return result
 
 
-def _rule(
-    r: Reader, node: Any, where: str, number: int, destinations: dict[str, Destination]
-) -> Rule | None:
+def _rule(r: Reader, node: Any, where: str, number: int, destinations: dict[str, Destination]) -> Rule | None:
     item = r.fields(node, where, ("to", "time"), ("days", "on", "name"))
     if item is None:
         return None
@@ -190,15 +188,32 @@ def _time_range(r: Reader, node: yamlfile.Mapping, key: str, where: str) -> tupl
         r.problem(node.line_of(key), field_name, "a range cannot start at 24:00")
         return None
     if end <= start:
-        r.problem(node.line_of(key), field_name, f"end {parts[1].strip()} is not after start {parts[0].strip()} (use 24:00 for midnight)")
+        r.problem(
+            node.line_of(key),
+            field_name,
+            f"end {parts[1].strip()} is not after start {parts[0].strip()} (use 24:00 for midnight)",
+        )
         return None
     return start, end
 
 
 # "mon" or "monday"; a word that merely starts like a day ("monkey") is not one.
-_DAY_NAMES = {name: short for short in WEEKDAY_NAMES for name in (short, {
-    "mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
-}[short])}
+_DAY_NAMES = {
+    name: short
+    for short in WEEKDAY_NAMES
+    for name in (
+        short,
+        {
+            "mon": "monday",
+            "tue": "tuesday",
+            "wed": "wednesday",
+            "thu": "thursday",
+            "fri": "friday",
+            "sat": "saturday",
+            "sun": "sunday",
+        }[short],
+    )
+}
 
 
 def _weekdays(r: Reader, node: yamlfile.Mapping, where: str) -> set[int] | None:
@@ -211,7 +226,9 @@ def _weekdays(r: Reader, node: yamlfile.Mapping, where: str) -> set[int] | None:
     for part in (p.strip() for p in text.split(",")):
         ends = [_DAY_NAMES.get(e.strip(), "") for e in part.split("-")]
         if len(ends) not in (1, 2) or not all(ends):
-            r.problem(node.line_of("days"), f"{where}.days", f"{part!r} is not a weekday or range (mon, mon-fri, sat,sun, every day)")
+            r.problem(
+                node.line_of("days"), f"{where}.days", f"{part!r} is not a weekday or range (mon, mon-fri, sat,sun, every day)"
+            )
             return None
         first, last = WEEKDAY_NAMES.index(ends[0]), WEEKDAY_NAMES.index(ends[-1])
         if last < first:
@@ -232,7 +249,9 @@ def _kinds(r: Reader, node: yamlfile.Mapping, where: str) -> set[DayKind] | None
         try:
             kinds.add(DayKind(str(name)))
         except ValueError:
-            r.problem(node.line_of("on"), f"{where}.on", f"{name!r} is not a kind of day (ordinary, bank-holiday, closure, or any)")
+            r.problem(
+                node.line_of("on"), f"{where}.on", f"{name!r} is not a kind of day (ordinary, bank-holiday, closure, or any)"
+            )
             return None
     if not kinds:
         r.problem(node.line_of("on"), f"{where}.on", "names no kind of day, so the rule would never apply")
@@ -270,8 +289,6 @@ def _closures(r: Reader, nodes: yamlfile.Sequence) -> list[Closure]:
         if span is not None:
             result.append(Closure(day, span[0], span[1], r.text(item, "name", where), f"{r.path}:{item.line}"))
     return result
-
-
 
 
 def _overrides(
@@ -329,5 +346,7 @@ def _overrides(
                 f"override {index + 1}: {r.text(item, 'reason', where)}, "
                 f"{start.isoformat(timespec='minutes')} until {shown_end} -> {to} ({r.path}:{item.line})"
             )
-            result.append(Override(frozenset(map(str, keys)), to, start, end, r.text(item, "reason", where), label, f"{r.path}:{item.line}"))
+            result.append(
+                Override(frozenset(map(str, keys)), to, start, end, r.text(item, "reason", where), label, f"{r.path}:{item.line}")
+            )
     return result

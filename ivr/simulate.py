@@ -119,8 +119,16 @@ class Caller:
     """Plays one call the way Twilio would, over any transport."""
 
     def __init__(
-        self, post: Transport, token: str, flow: CallFlow, base: str, at: datetime, keys: str, caller: str,
-        statuses: list[str], sid: str | None = None,
+        self,
+        post: Transport,
+        token: str,
+        flow: CallFlow,
+        base: str,
+        at: datetime,
+        keys: str,
+        caller: str,
+        statuses: list[str],
+        sid: str | None = None,
     ) -> None:
         self.transport = post
         self.validator = RequestValidator(token)
@@ -143,7 +151,9 @@ class Caller:
 
     def run(self) -> Simulation:
         say = self.result.transcript.append
-        say(f"Simulated call {self.sid} to {self.result.line} at {self.result.at:%a %Y-%m-%d %H:%M %Z}, from {self.base_params['From']}")
+        say(
+            f"Simulated call {self.sid} to {self.result.line} at {self.result.at:%a %Y-%m-%d %H:%M %Z}, from {self.base_params['From']}"
+        )
         url: str | None = f"{self.base}/voice/{self.result.line}"
         params: dict[str, str] = {}
         while url and len(self.result.steps) < MAX_STEPS:
@@ -230,7 +240,11 @@ class Caller:
         action = dial.get("action")
         if not action:
             return None, {}
-        return action, {"DialCallStatus": reported, "DialCallSid": f"CA{self.legs:032d}", "DialCallDuration": "60" if reported == "completed" else "0"}
+        return action, {
+            "DialCallStatus": reported,
+            "DialCallSid": f"CA{self.legs:032d}",
+            "DialCallDuration": "60" if reported == "completed" else "0",
+        }
 
     def _screen(self, url: str, accept: bool) -> bool:
         """Play the answerer's side: hear the screening message and press 1 (or nothing)."""

@@ -67,12 +67,14 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 schema_versions = Table(
-    "schema_version", metadata,
+    "schema_version",
+    metadata,
     Column("version", Integer, primary_key=True),
     Column("applied_at", UtcDateTime, nullable=False),
 )
 calls = Table(
-    "calls", metadata,
+    "calls",
+    metadata,
     Column("call_sid", String(64), primary_key=True),
     Column("line", String(64), nullable=False, index=True),
     Column("started_at", UtcDateTime, nullable=False, index=True),
@@ -86,7 +88,8 @@ calls = Table(
     Column("config_digest", String(64), nullable=False),
 )
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("call_sid", String(64), nullable=False),
     Column("at", UtcDateTime, nullable=False),
@@ -96,13 +99,15 @@ events = Table(
     UniqueConstraint("call_sid", "dedupe", name="events_once"),
 )
 acceptances = Table(
-    "acceptances", metadata,
+    "acceptances",
+    metadata,
     Column("call_sid", String(64), primary_key=True),
     Column("attempt", Integer, primary_key=True, autoincrement=False),
     Column("accepted_at", UtcDateTime, nullable=False),
 )
 routing_changes = Table(
-    "routing_changes", metadata,
+    "routing_changes",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("line", String(64), nullable=False),
     Column("service", String(64), nullable=False),
@@ -112,7 +117,8 @@ routing_changes = Table(
     UniqueConstraint("line", "service", "at", name="routing_changes_once"),
 )
 leases = Table(
-    "leases", metadata,
+    "leases",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
@@ -197,15 +203,16 @@ def database_url(url: str | None, instance_path: Path) -> str:
         return f"sqlite:///{instance_path / 'calls.sqlite3'}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
 class CallStore:
     """The call records of every line."""
 
-    def __init__(self, url: str | None, *, instance_path: str | Path, hash_key: bytes | None = None,
-                 keep_numbers: bool = False) -> None:
+    def __init__(
+        self, url: str | None, *, instance_path: str | Path, hash_key: bytes | None = None, keep_numbers: bool = False
+    ) -> None:
         self.instance_path = Path(instance_path)
         self.url = database_url(url, self.instance_path)
         self.keep_numbers = keep_numbers
@@ -251,14 +258,20 @@ class CallStore:
 
     # -- writes from the webhooks ----------------------------------------------------------------
 
-    def call_started(self, sid: str, line: str, at: datetime, caller: str, called: str,
-                     simulated: bool = False, config_digest: str = "") -> bool:
+    def call_started(
+        self, sid: str, line: str, at: datetime, caller: str, called: str, simulated: bool = False, config_digest: str = ""
+    ) -> bool:
         """Record a call's start once; True if this call recorded it. A repeat changes nothing."""
         e164 = _caller_e164(caller)
         values = {
-            "call_sid": sid, "line": line, "started_at": at, "caller_hash": self._hash(e164),
-            "caller_number": e164 if self.keep_numbers else None, "called": called or "",
-            "simulated": simulated, "config_digest": config_digest,
+            "call_sid": sid,
+            "line": line,
+            "started_at": at,
+            "caller_hash": self._hash(e164),
+            "caller_number": e164 if self.keep_numbers else None,
+            "called": called or "",
+            "simulated": simulated,
+            "config_digest": config_digest,
         }
         statement = self._dialect.insert(calls).values(**values)
         # An event may have come first and left a row without a start (called IS NULL): fill it.
@@ -273,12 +286,22 @@ class CallStore:
     def event(self, sid: str, at: datetime, kind: str, detail: dict[str, Any], dedupe: str, line: str = "") -> bool:
         """Record one fact about a call once per (call, dedupe); True if this call recorded it."""
         with self._writing() as conn:
-            self._insert_once(conn, calls, {"call_sid": sid, "line": line, "started_at": at, "called": None,
-                                            "simulated": False, "config_digest": ""})
-            return self._insert_once(conn, events, {
-                "call_sid": sid, "at": at, "kind": kind, "dedupe": _dedupe_key(dedupe),
-                "detail": json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
-            })
+            self._insert_once(
+                conn,
+                calls,
+                {"call_sid": sid, "line": line, "started_at": at, "called": None, "simulated": False, "config_digest": ""},
+            )
+            return self._insert_once(
+                conn,
+                events,
+                {
+                    "call_sid": sid,
+                    "at": at,
+                    "kind": kind,
+                    "dedupe": _dedupe_key(dedupe),
+                    "detail": json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
+                },
+            )
 
     def accept(self, sid: str, attempt: int, at: datetime) -> bool:
         """The answerer of dial `attempt` of call `sid` (the caller's call) accepted it."""
@@ -300,9 +323,17 @@ class CallStore:
     def routing_change(self, line: str, service: str, at: datetime, from_dest: str | None, to_dest: str | None) -> bool:
         """Record a change of destination; True the first time, False if already recorded."""
         with self._writing() as conn:
-            return self._insert_once(conn, routing_changes, {
-                "line": line, "service": service, "at": at, "from_destination": from_dest, "to_destination": to_dest,
-            })
+            return self._insert_once(
+                conn,
+                routing_changes,
+                {
+                    "line": line,
+                    "service": service,
+                    "at": at,
+                    "from_destination": from_dest,
+                    "to_destination": to_dest,
+                },
+            )
 
     def purge(self, older_than: datetime) -> int:
         """Delete calls started before `older_than`, with their events and acceptances; returns how many calls."""
@@ -494,9 +525,17 @@ def _event(row: Any) -> CallEvent:
 
 def _summary(row: Any, found: list[CallEvent]) -> CallSummary:
     return CallSummary(
-        call_sid=row.call_sid, line=row.line, started_at=row.started_at, caller_hash=row.caller_hash,
-        caller_number=row.caller_number, called=row.called, simulated=bool(row.simulated), ended_at=row.ended_at,
-        outcome=row.outcome, config_digest=row.config_digest, path=path(found),
+        call_sid=row.call_sid,
+        line=row.line,
+        started_at=row.started_at,
+        caller_hash=row.caller_hash,
+        caller_number=row.caller_number,
+        called=row.called,
+        simulated=bool(row.simulated),
+        ended_at=row.ended_at,
+        outcome=row.outcome,
+        config_digest=row.config_digest,
+        path=path(found),
     )
 
 

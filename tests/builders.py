@@ -73,7 +73,9 @@ def write_line(folder: Path, rules: str, extra: str = "", line: str = "test", fl
     """Write schedules/<line>.yaml (with `rules` under child-at-risk) and flows/<line>.yaml."""
     (folder / "schedules").mkdir(parents=True, exist_ok=True)
     (folder / "flows").mkdir(parents=True, exist_ok=True)
-    body = SCHEDULE.format(line=line, rules=textwrap.indent(textwrap.dedent(rules).strip(), " " * 6), extra=textwrap.dedent(extra))
+    body = SCHEDULE.format(
+        line=line, rules=textwrap.indent(textwrap.dedent(rules).strip(), " " * 6), extra=textwrap.dedent(extra)
+    )
     (folder / "schedules" / f"{line}.yaml").write_text(body)
     (folder / "flows" / f"{line}.yaml").write_text(flow if flow is not None else FLOW.format(line=line))
     return folder
@@ -206,4 +208,6 @@ def assert_routes_to(
     if until is not None:
         expected = at(until) if isinstance(until, str) else until
         shown = decision.until.isoformat() if decision.until else None
-        assert same_instant(decision.until, expected), f"{service} at {instant.isoformat()}: until {shown}, expected {expected.isoformat()}"
+        assert same_instant(decision.until, expected), (
+            f"{service} at {instant.isoformat()}: until {shown}, expected {expected.isoformat()}"
+        )

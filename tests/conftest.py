@@ -50,8 +50,17 @@ class RecordingHttpClient(HttpClient):
         super().__init__(logging.getLogger("twilio.http"), is_async=False)
         self.requests: list[dict[str, Any]] = []
 
-    def request(self, method: str, uri: str, params: Any = None, data: Any = None, headers: Any = None,
-                auth: Any = None, timeout: Any = None, allow_redirects: bool = False) -> TwilioResponse:
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
         self.requests.append({"method": method, "url": uri, "data": dict(data or {})})
         body = {"sid": "SM" + "0" * 32, "status": "queued", "to": (data or {}).get("To"), "body": (data or {}).get("Body")}
         return TwilioResponse(201, json.dumps(body))
@@ -108,7 +117,7 @@ class Twilio:
         sent = dict(headers or {})
         if sign:
             sent["X-Twilio-Signature"] = self.validator.compute_signature(url, data)
-        path = url[len(PUBLIC):]
+        path = url[len(PUBLIC) :]
         response = self.client.post(path, data=data, headers=sent, base_url=PUBLIC)
         body = response.get_data(as_text=True)
         doc = validate_twiml(body) if response.status_code == 200 else ElementTree.Element("none")

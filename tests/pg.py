@@ -28,7 +28,7 @@ def server_url() -> str:
 def _engine_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -47,7 +47,6 @@ def _run(statement: CreateSchema | DropSchema) -> None:
         pytest.fail(f"PostgreSQL is not reachable at {url} ({exc.__class__.__name__}: {exc}); start it: {START}", pytrace=False)
     finally:
         engine.dispose()
-
 
 
 @contextmanager

@@ -40,9 +40,24 @@ def test_england_bank_holidays_and_substitute_days(day: date, name: str) -> None
 
 @pytest.mark.parametrize(
     "day",
-    [date(2026, 12, 24), date(2026, 12, 29), date(2027, 3, 25), date(2027, 3, 28), date(2027, 3, 30), date(2026, 11, 30), date(2027, 7, 12)],
-    ids=["christmas_eve", "after_boxing_day_substitute", "maundy_thursday", "easter_sunday", "easter_tuesday",
-         "st_andrews_day", "battle_of_the_boyne"],
+    [
+        date(2026, 12, 24),
+        date(2026, 12, 29),
+        date(2027, 3, 25),
+        date(2027, 3, 28),
+        date(2027, 3, 30),
+        date(2026, 11, 30),
+        date(2027, 7, 12),
+    ],
+    ids=[
+        "christmas_eve",
+        "after_boxing_day_substitute",
+        "maundy_thursday",
+        "easter_sunday",
+        "easter_tuesday",
+        "st_andrews_day",
+        "battle_of_the_boyne",
+    ],
 )
 def test_working_days_are_ordinary(day: date) -> None:
     """Days that are not bank holidays in England, even where they are elsewhere in the UK, are ordinary."""
@@ -66,18 +81,36 @@ def test_the_subdivision_is_honoured(subdivision: str, day: date) -> None:
     ("closures", "day", "pattern"),
     [
         ([Closure(date(2027, 3, 3), 0, 1440, "training")], date(2027, 3, 3), ((0, 1440, CLOSURE),)),
-        ([Closure(date(2026, 12, 24), 780, 1440, "Christmas Eve afternoon")], date(2026, 12, 24),
-         ((0, 780, ORDINARY), (780, 1440, CLOSURE))),
-        ([Closure(date(2027, 3, 3), 600, 720, "fire drill")], date(2027, 3, 3),
-         ((0, 600, ORDINARY), (600, 720, CLOSURE), (720, 1440, ORDINARY))),
-        ([Closure(date(2026, 12, 28), 0, 720, "morning")], date(2026, 12, 28),
-         ((0, 720, CLOSURE), (720, 1440, BANK_HOLIDAY))),
-        ([Closure(date(2027, 3, 3), 540, 660, "a"), Closure(date(2027, 3, 3), 600, 720, "b"), Closure(date(2027, 3, 3), 720, 780, "c")],
-         date(2027, 3, 3), ((0, 540, ORDINARY), (540, 780, CLOSURE), (780, 1440, ORDINARY))),
+        (
+            [Closure(date(2026, 12, 24), 780, 1440, "Christmas Eve afternoon")],
+            date(2026, 12, 24),
+            ((0, 780, ORDINARY), (780, 1440, CLOSURE)),
+        ),
+        (
+            [Closure(date(2027, 3, 3), 600, 720, "fire drill")],
+            date(2027, 3, 3),
+            ((0, 600, ORDINARY), (600, 720, CLOSURE), (720, 1440, ORDINARY)),
+        ),
+        ([Closure(date(2026, 12, 28), 0, 720, "morning")], date(2026, 12, 28), ((0, 720, CLOSURE), (720, 1440, BANK_HOLIDAY))),
+        (
+            [
+                Closure(date(2027, 3, 3), 540, 660, "a"),
+                Closure(date(2027, 3, 3), 600, 720, "b"),
+                Closure(date(2027, 3, 3), 720, 780, "c"),
+            ],
+            date(2027, 3, 3),
+            ((0, 540, ORDINARY), (540, 780, CLOSURE), (780, 1440, ORDINARY)),
+        ),
         ([Closure(date(2027, 3, 3), 0, 1440, "training")], date(2027, 3, 4), ((0, 1440, ORDINARY),)),
     ],
-    ids=["whole_day", "part_day_from_1300", "middle_of_the_day", "closure_beats_bank_holiday",
-         "overlapping_and_touching_closures_join", "the_next_day_is_untouched"],
+    ids=[
+        "whole_day",
+        "part_day_from_1300",
+        "middle_of_the_day",
+        "closure_beats_bank_holiday",
+        "overlapping_and_touching_closures_join",
+        "the_next_day_is_untouched",
+    ],
 )
 def test_closures_make_runs_of_minutes(closures: list[Closure], day: date, pattern: tuple[tuple[int, int, DayKind], ...]) -> None:
     """A day's pattern covers 00:00-24:00 in runs; a closure beats a bank holiday, which beats an ordinary day."""

@@ -16,7 +16,9 @@ from tests.conftest import Twilio
 CALLER = "+447911123456"
 
 
-def test_simulated_call_recorded_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulated_call_recorded_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`ivr simulate` leaves no record; with --record the call is kept, marked simulated, and told back."""
     monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -58,7 +60,13 @@ def test_webhooks_record_the_call_and_its_decisions(twilio: Twilio, app: Any) ->
     assert kinds == ["menu", "key", "route", "screen", "dial", "end"]
     route = story.events[2].detail
     assert route["destination"] == "mash" and route["config_digest"] == digest and route["rule"].startswith("rule 1: MASH")
-    assert story.events[4].detail == {"attempt": 1, "destination": "mash", "number": "+443004560108", "status": "completed", "duration": "75"}
+    assert story.events[4].detail == {
+        "attempt": 1,
+        "destination": "mash",
+        "number": "+443004560108",
+        "status": "completed",
+        "duration": "75",
+    }
 
 
 def test_status_callbacks_are_recorded_once_under_the_callers_call(twilio: Twilio, app: Any) -> None:

@@ -60,11 +60,20 @@ def records(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
             store.close()
 
 
-def record_a_call(store: CallStore, sid: str = "CA1", at: datetime = AT, line: str = "wiltshire", simulated: bool = False) -> None:
+def record_a_call(
+    store: CallStore, sid: str = "CA1", at: datetime = AT, line: str = "wiltshire", simulated: bool = False
+) -> None:
     """A night call: menu, key 1, standby does not answer, out-of-hours accepts and talks 4m12s."""
     store.call_started(sid, line, at, CALLER, "+441225713000", simulated=simulated, config_digest=DIGEST)
-    route = {"service": "child-at-risk", "destination": "standby", "name": "Social Work Standby", "number": STANDBY,
-             "rule": "rule 3: Standby overnight", "until": None, "config_digest": DIGEST}
+    route = {
+        "service": "child-at-risk",
+        "destination": "standby",
+        "name": "Social Work Standby",
+        "number": STANDBY,
+        "rule": "rule 3: Standby overnight",
+        "until": None,
+        "config_digest": DIGEST,
+    }
     facts = [
         (4, "menu", {"menu": "main"}),
         (4, "key", {"menu": "main", "digits": "1"}),
@@ -72,7 +81,11 @@ def record_a_call(store: CallStore, sid: str = "CA1", at: datetime = AT, line: s
         (35, "dial", {"attempt": 1, "destination": "standby", "status": "no-answer", "duration": ""}),
         (35, "route", route),
         (41, "screen", {"attempt": 2, "accepted": True}),
-        (287, "dial", {"attempt": 2, "destination": "out-of-hours", "number": "+441225713999", "status": "completed", "duration": "252"}),
+        (
+            287,
+            "dial",
+            {"attempt": 2, "destination": "out-of-hours", "number": "+441225713999", "status": "completed", "duration": "252"},
+        ),
         (287, "end", {"outcome": "connected"}),
     ]
     for index, (seconds, kind, detail) in enumerate(facts):
@@ -135,12 +148,21 @@ def test_calls_json_is_a_list_of_objects(ivr: Run, records: CallStore) -> None:
     record_a_call(records, "CA1")
     code, out, _ = ivr("calls", "--json")
     assert code == 0
-    assert json.loads(out) == [{
-        "call_sid": "CA1", "line": "wiltshire", "started_at": "2026-12-26T02:14:05+00:00",
-        "ended_at": "2026-12-26T02:18:52+00:00", "outcome": "connected", "simulated": False,
-        "caller_hash": records.caller_hash(CALLER), "caller_masked": None, "called": "+441225713000",
-        "config_digest": DIGEST, "path": PATH,
-    }]
+    assert json.loads(out) == [
+        {
+            "call_sid": "CA1",
+            "line": "wiltshire",
+            "started_at": "2026-12-26T02:14:05+00:00",
+            "ended_at": "2026-12-26T02:18:52+00:00",
+            "outcome": "connected",
+            "simulated": False,
+            "caller_hash": records.caller_hash(CALLER),
+            "caller_masked": None,
+            "called": "+441225713000",
+            "config_digest": DIGEST,
+            "path": PATH,
+        }
+    ]
     assert CALLER not in out
     assert ivr("calls", "--json", "--line", "hampshire")[1] == "[]\n"
 
@@ -153,7 +175,12 @@ def test_calls_show_tells_the_story(ivr: Run, records: CallStore) -> None:
     assert ivr("calls", "show", "CA1") == (0, "\n".join(STORY).format(tag=tag) + "\n", "")
     code, out, _ = ivr("calls", "show", "CA1", "--json")
     data = json.loads(out)
-    assert (code, data["call"]["call_sid"], data["story"], len(data["events"])) == (0, "CA1", [s.format(tag=tag) for s in STORY], 8)
+    assert (code, data["call"]["call_sid"], data["story"], len(data["events"])) == (
+        0,
+        "CA1",
+        [s.format(tag=tag) for s in STORY],
+        8,
+    )
     assert data["events"][1] == {"at": "2026-12-26T02:14:09+00:00", "kind": "key", "detail": {"menu": "main", "digits": "1"}}
 
 
@@ -185,7 +212,9 @@ def test_postgresql_without_schema_says_to_upgrade(ivr: Run, monkeypatch: pytest
         monkeypatch.setenv("DATABASE_URL", url)
         code, out, err = ivr("calls")
     assert (code, out, err.count("\n")) == (2, "", 1)
-    assert err.startswith("ivr calls: the call records at postgresql+psycopg://postgres@") and err.endswith("run `ivr db upgrade`\n")
+    assert err.startswith("ivr calls: the call records at postgresql+psycopg://postgres@") and err.endswith(
+        "run `ivr db upgrade`\n"
+    )
 
 
 def test_unreachable_database_is_one_line_and_exit_2(ivr: Run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,8 +239,16 @@ def test_show_needs_a_sid(ivr: Run) -> None:
 
 def call(**changes: object) -> CallSummary:
     base: dict[str, object] = {
-        "call_sid": "CA9", "line": "hampshire", "started_at": AT, "caller_hash": "a1b2c3d4e5f6" + "0" * 52, "caller_number": None,
-        "called": "+442380000000", "simulated": False, "ended_at": None, "outcome": None, "config_digest": DIGEST,
+        "call_sid": "CA9",
+        "line": "hampshire",
+        "started_at": AT,
+        "caller_hash": "a1b2c3d4e5f6" + "0" * 52,
+        "caller_number": None,
+        "called": "+442380000000",
+        "simulated": False,
+        "ended_at": None,
+        "outcome": None,
+        "config_digest": DIGEST,
     }
     return CallSummary(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -236,11 +273,18 @@ def test_tell_the_whole_call_from_the_store(records: CallStore) -> None:
         ({}, "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Sat 26 Dec 2026 GMT"),
         ({"caller_hash": None}, "02:14:05 Call CA9 to hampshire from a withheld number, Sat 26 Dec 2026 GMT"),
         ({"caller_number": CALLER}, "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (*********456), Sat 26 Dec 2026 GMT"),
-        ({"simulated": True}, "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (number masked) (simulated), Sat 26 Dec 2026 GMT"),
-        ({"called": None, "caller_hash": None},
-         "02:14:05 Call CA9 to hampshire from an unknown caller (the start of the call was not recorded), Sat 26 Dec 2026 GMT"),
-        ({"started_at": datetime(2026, 7, 1, 8, 30, tzinfo=UTC)},
-         "09:30:00 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Wed 01 Jul 2026 BST"),
+        (
+            {"simulated": True},
+            "02:14:05 Call CA9 to hampshire from caller #a1b2c3d4 (number masked) (simulated), Sat 26 Dec 2026 GMT",
+        ),
+        (
+            {"called": None, "caller_hash": None},
+            "02:14:05 Call CA9 to hampshire from an unknown caller (the start of the call was not recorded), Sat 26 Dec 2026 GMT",
+        ),
+        (
+            {"started_at": datetime(2026, 7, 1, 8, 30, tzinfo=UTC)},
+            "09:30:00 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Wed 01 Jul 2026 BST",
+        ),
     ],
     ids=["hashed", "withheld", "kept-but-masked", "simulated", "start-not-recorded", "summer-time"],
 )
@@ -251,22 +295,35 @@ def test_tell_names_the_caller_without_the_number(changes: dict[str, object], fi
 
 def test_tell_every_kind_of_fact() -> None:
     """Shortcuts, unknown codes, speech, closed services, refusals, Twilio statuses, texts, fallbacks, ends."""
-    lines = told([
-        (1, "key", {"menu": "shortcut", "digits": "999"}),
-        (2, "key", {"menu": "main", "speech": "child"}),
-        (3, "shortcut", {"code": "123", "service": "allegation-about-staff"}),
-        (3, "route", {"service": "allegation-about-staff", "destination": None, "rule": "closed at weekends"}),
-        (4, "route", {"service": "professionals", "destination": "crt-professionals", "number": None, "rule": "rule 1: CRT",
-                      "config_digest": DIGEST}),
-        (5, "screen", {"attempt": 1, "accepted": False}),
-        (6, "status", {"leg": "CA77", "status": "ringing", "duration": ""}),
-        (7, "status", {"leg": "CA77", "status": "completed", "duration": "3725"}),
-        (8, "sms", {"to_masked": "*********456", "sent": True, "destination": "lado"}),
-        (9, "sms", {"to_masked": "*********456", "sent": False}),
-        (10, "fallback", {"reason": "no choice after 3 tries"}),
-        (11, "surprise", {"b": 1, "a": 2}),
-        (12, "end", {"outcome": "no-answer"}),
-    ], ended_at=AT + timedelta(seconds=13), outcome="completed")
+    lines = told(
+        [
+            (1, "key", {"menu": "shortcut", "digits": "999"}),
+            (2, "key", {"menu": "main", "speech": "child"}),
+            (3, "shortcut", {"code": "123", "service": "allegation-about-staff"}),
+            (3, "route", {"service": "allegation-about-staff", "destination": None, "rule": "closed at weekends"}),
+            (
+                4,
+                "route",
+                {
+                    "service": "professionals",
+                    "destination": "crt-professionals",
+                    "number": None,
+                    "rule": "rule 1: CRT",
+                    "config_digest": DIGEST,
+                },
+            ),
+            (5, "screen", {"attempt": 1, "accepted": False}),
+            (6, "status", {"leg": "CA77", "status": "ringing", "duration": ""}),
+            (7, "status", {"leg": "CA77", "status": "completed", "duration": "3725"}),
+            (8, "sms", {"to_masked": "*********456", "sent": True, "destination": "lado"}),
+            (9, "sms", {"to_masked": "*********456", "sent": False}),
+            (10, "fallback", {"reason": "no choice after 3 tries"}),
+            (11, "surprise", {"b": 1, "a": 2}),
+            (12, "end", {"outcome": "no-answer"}),
+        ],
+        ended_at=AT + timedelta(seconds=13),
+        outcome="completed",
+    )
     assert lines[1:] == [
         "02:14:06 Entered shortcut code 999: not recognised",
         "02:14:07 Said 'child' in menu main",
@@ -287,15 +344,17 @@ def test_tell_every_kind_of_fact() -> None:
 def test_tell_dial_results() -> None:
     """An unaccepted answer, a busy line, and an answer with no screening record each read plainly."""
     route = {"service": "child-at-risk", "destination": "mash", "number": "+443004560108", "rule": "rule 1: MASH"}
-    lines = told([
-        (1, "route", route),
-        (5, "screen", {"attempt": 1, "accepted": False}),
-        (20, "dial", {"attempt": 1, "destination": "mash", "status": "unaccepted", "duration": "15"}),
-        (20, "route", route),
-        (40, "dial", {"attempt": 2, "destination": "out-of-hours", "status": "busy", "duration": ""}),
-        (40, "route", {**route, "destination": "standby", "number": STANDBY, "rule": "rule 3: Standby"}),
-        (99, "dial", {"attempt": 3, "destination": "standby", "status": "completed", "duration": "59"}),
-    ])
+    lines = told(
+        [
+            (1, "route", route),
+            (5, "screen", {"attempt": 1, "accepted": False}),
+            (20, "dial", {"attempt": 1, "destination": "mash", "status": "unaccepted", "duration": "15"}),
+            (20, "route", route),
+            (40, "dial", {"attempt": 2, "destination": "out-of-hours", "status": "busy", "duration": ""}),
+            (40, "route", {**route, "destination": "standby", "number": STANDBY, "rule": "rule 3: Standby"}),
+            (99, "dial", {"attempt": 3, "destination": "standby", "status": "completed", "duration": "59"}),
+        ]
+    )
     assert lines[1:] == [
         "02:14:06 Routed child-at-risk to mash (+443004560108) by rule 1: MASH",
         "02:14:06 Dialled mash +443004560108: answered but not accepted",
@@ -307,11 +366,16 @@ def test_tell_dial_results() -> None:
 
 def test_tell_marks_a_new_day_and_a_clock_change() -> None:
     """A fact on a later date, or after the clocks go back, comes after a line naming the date and zone."""
-    lines = tell(CallStory(
-        call(started_at=datetime(2026, 10, 24, 23, 59, 50, tzinfo=UTC), ended_at=datetime(2026, 10, 25, 1, 0, 5, tzinfo=UTC),
-             outcome="completed"),
-        (CallEvent(datetime(2026, 10, 25, 0, 0, 5, tzinfo=UTC), "menu", {"menu": "main"}),),
-    ))
+    lines = tell(
+        CallStory(
+            call(
+                started_at=datetime(2026, 10, 24, 23, 59, 50, tzinfo=UTC),
+                ended_at=datetime(2026, 10, 25, 1, 0, 5, tzinfo=UTC),
+                outcome="completed",
+            ),
+            (CallEvent(datetime(2026, 10, 25, 0, 0, 5, tzinfo=UTC), "menu", {"menu": "main"}),),
+        )
+    )
     assert lines == [
         "00:59:50 Call CA9 to hampshire from caller #a1b2c3d4 (number masked), Sun 25 Oct 2026 BST",
         "01:00:05 Heard menu main",

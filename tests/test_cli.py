@@ -44,7 +44,11 @@ def test_check_passes_on_the_shipped_files(capsys: Capture, monkeypatch: pytest.
 
 def test_check_warns_about_an_override_until_further_notice(tmp_path: Path, capsys: Capture) -> None:
     """An open-ended diversion is valid, so exit 0, but stderr has one "warning:" line naming its file and line."""
-    write_line(tmp_path, GOOD_RULES, extra="overrides:\n  - {services: [child-at-risk], to: night, from: 2027-03-04T09:00, until: further notice, reason: office flood}\n")
+    write_line(
+        tmp_path,
+        GOOD_RULES,
+        extra="overrides:\n  - {services: [child-at-risk], to: night, from: 2027-03-04T09:00, until: further notice, reason: office flood}\n",
+    )
     code, out, err = ivr(capsys, "check", "--config", str(tmp_path))
     line = line_of(tmp_path / "schedules" / "test.yaml", "- {services:")
     assert code == 0 and out.startswith("ok: 1 lines (test)")
@@ -91,19 +95,33 @@ def test_route_json_on_christmas_day_names_out_of_hours(capsys: Capture) -> None
     data = json.loads(out)
     assert code == 0 and err == ""
     assert {k: data[k] for k in ("line", "service", "at", "destination", "name", "number", "until")} == {
-        "line": "wiltshire", "service": "child-at-risk", "at": "2026-12-25T10:00:00+00:00", "destination": "out-of-hours",
-        "name": "the Out of Hours Service", "number": WILTS_OUT_OF_HOURS, "until": "2026-12-26T00:00:00+00:00",
+        "line": "wiltshire",
+        "service": "child-at-risk",
+        "at": "2026-12-25T10:00:00+00:00",
+        "destination": "out-of-hours",
+        "name": "the Out of Hours Service",
+        "number": WILTS_OUT_OF_HOURS,
+        "until": "2026-12-26T00:00:00+00:00",
     }
     assert data["rule"].startswith("rule 7: Out of Hours, every day 09:00-24:00 on bank-holiday, closure -> out-of-hours")
 
 
 def test_route_through_the_installed_command() -> None:
     """The installed `ivr` script, run as a process, gives the same Christmas Day answer."""
-    done = subprocess.run([installed_ivr(), "route", "wiltshire", "child-at-risk", "--at", "2026-12-25T10:00", "--json", "--config", PROJECT],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [installed_ivr(), "route", "wiltshire", "child-at-risk", "--at", "2026-12-25T10:00", "--json", "--config", PROJECT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert (data["destination"], data["number"], data["until"]) == ("out-of-hours", WILTS_OUT_OF_HOURS, "2026-12-26T00:00:00+00:00")
+    assert (data["destination"], data["number"], data["until"]) == (
+        "out-of-hours",
+        WILTS_OUT_OF_HOURS,
+        "2026-12-26T00:00:00+00:00",
+    )
 
 
 def test_route_says_who_answers_in_words(capsys: Capture) -> None:
@@ -136,9 +154,18 @@ def test_route_reads_times_with_and_without_offset(capsys: Capture, when: str, d
     ("args", "message"),
     [
         (["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"], "ivr route: unknown line 'nowhere'"),
-        (["route", "wiltshire", "child-at-risk", "--at", "Christmas"], "ivr route: 'Christmas' is not an ISO 8601 date or time (2026-12-25T10:00)"),
-        (["route", "wiltshire", "child-at-risk", "--at", "2026-12-25T25:00"], "ivr route: '2026-12-25T25:00' is not an ISO 8601 date or time"),
-        (["route", "wiltshire", "no-such-service", "--at", "2026-12-25T10:00"], "ivr route: line 'wiltshire' has no service 'no-such-service'"),
+        (
+            ["route", "wiltshire", "child-at-risk", "--at", "Christmas"],
+            "ivr route: 'Christmas' is not an ISO 8601 date or time (2026-12-25T10:00)",
+        ),
+        (
+            ["route", "wiltshire", "child-at-risk", "--at", "2026-12-25T25:00"],
+            "ivr route: '2026-12-25T25:00' is not an ISO 8601 date or time",
+        ),
+        (
+            ["route", "wiltshire", "no-such-service", "--at", "2026-12-25T10:00"],
+            "ivr route: line 'wiltshire' has no service 'no-such-service'",
+        ),
         (["timeline", "wiltshire", "--from", "soon"], "ivr timeline: 'soon' is not an ISO 8601 date or time"),
         (["coverage", "nowhere"], "ivr coverage: unknown line 'nowhere'"),
     ],
@@ -153,7 +180,10 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(capsys: Capture, args: list[
 
 @pytest.mark.parametrize(
     "args",
-    [["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"], ["route", "wiltshire", "child-at-risk", "--at", "Christmas"]],
+    [
+        ["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"],
+        ["route", "wiltshire", "child-at-risk", "--at", "Christmas"],
+    ],
     ids=["unknown_line", "unparseable_time"],
 )
 def test_bad_input_to_the_installed_command_exits_2_without_traceback(args: list[str]) -> None:
@@ -168,7 +198,9 @@ def test_bad_input_to_the_installed_command_exits_2_without_traceback(args: list
 
 def test_timeline_json_of_an_ordinary_wednesday(capsys: Capture) -> None:
     """Wiltshire on Wednesday 3 March 2027: Standby, then MASH from 08:45, then Out of Hours from 17:00, contiguous."""
-    code, out, _ = ivr(capsys, "timeline", "wiltshire", "child-at-risk", "--from", "2027-03-03", "--days", "1", "--json", "--config", PROJECT)
+    code, out, _ = ivr(
+        capsys, "timeline", "wiltshire", "child-at-risk", "--from", "2027-03-03", "--days", "1", "--json", "--config", PROJECT
+    )
     data = json.loads(out)
     assert code == 0 and (data["line"], data["service"]) == ("wiltshire", "child-at-risk")
     assert [(iv["from"], iv["until"], iv["destination"], iv["number"]) for iv in data["intervals"]] == [
@@ -181,7 +213,9 @@ def test_timeline_json_of_an_ordinary_wednesday(capsys: Capture) -> None:
 
 def test_timeline_json_across_the_spring_clock_change(capsys: Capture) -> None:
     """A timeline over the clock change is contiguous, each `from` the previous `until`, offsets changing to +01:00."""
-    code, out, _ = ivr(capsys, "timeline", "hampshire", "child-at-risk", "--from", "2027-03-26", "--days", "6", "--json", "--config", PROJECT)
+    code, out, _ = ivr(
+        capsys, "timeline", "hampshire", "child-at-risk", "--from", "2027-03-26", "--days", "6", "--json", "--config", PROJECT
+    )
     intervals = json.loads(out)["intervals"]
     assert code == 0
     assert all(a["until"] == b["from"] for a, b in zip(intervals, intervals[1:]))

@@ -74,7 +74,10 @@ def test_routing_changes_are_recorded_as_they_happen(jobs: Jobs) -> None:
     """Watching across 17:00 on a Wednesday records 'MASH -> Out of Hours' at 17:00, once."""
     assert jobs.watch_routes(london("2027-03-03T16:59")) == []
     changes = jobs.watch_routes(london("2027-03-03T17:00:20"))
-    assert "17:00 Wiltshire Council children's services child-at-risk: the Multi-Agency Safeguarding Hub -> the Out of Hours Service" in changes
+    assert (
+        "17:00 Wiltshire Council children's services child-at-risk: the Multi-Agency Safeguarding Hub -> the Out of Hours Service"
+        in changes
+    )
     assert jobs.watch_routes(london("2027-03-03T17:00:40")) == []
 
 
@@ -92,7 +95,11 @@ def test_two_clocks_record_a_change_once(jobs: Jobs, config_dir: Path, alerts: A
 def test_changes_missed_while_down_are_recorded_at_their_own_times(jobs: Jobs) -> None:
     """After a gap in watching, each change is recorded at the instant it happened."""
     jobs.watch_routes(london("2027-03-05T15:00"))  # Friday
-    changes = [c for c in jobs.watch_routes(london("2027-03-06T10:00")) if c.startswith(("16:00 Wilts", "00:00 Wilts", "09:00 Wilts")) and "child-at-risk" in c]
+    changes = [
+        c
+        for c in jobs.watch_routes(london("2027-03-06T10:00"))
+        if c.startswith(("16:00 Wilts", "00:00 Wilts", "09:00 Wilts")) and "child-at-risk" in c
+    ]
     assert [c[:5] for c in changes] == ["16:00", "00:00", "09:00"]
 
 
@@ -102,12 +109,20 @@ def test_daily_check_is_quiet_on_the_shipped_files(jobs: Jobs, alerts: Alerts) -
     assert alerts.sent == []
 
 
-def test_daily_check_alerts_an_override_ending_within_a_day(jobs: Jobs, config_dir: Path, http_client: RecordingHttpClient) -> None:
+def test_daily_check_alerts_an_override_ending_within_a_day(
+    jobs: Jobs, config_dir: Path, http_client: RecordingHttpClient
+) -> None:
     """An override ending in 12 hours is alerted, by log and by text message."""
     schedule = config_dir / "schedules" / "hampshire.yaml"
-    schedule.write_text(schedule.read_text().replace("overrides: []", (
-        "overrides:\n  - {services: [child-at-risk], to: out-of-hours, from: 2026-11-20T09:00, "
-        "until: 2026-11-23T18:00, reason: CRT office move}\n")))
+    schedule.write_text(
+        schedule.read_text().replace(
+            "overrides: []",
+            (
+                "overrides:\n  - {services: [child-at-risk], to: out-of-hours, from: 2026-11-20T09:00, "
+                "until: 2026-11-23T18:00, reason: CRT office move}\n"
+            ),
+        )
+    )
     found = jobs.check_coverage(london("2026-11-23T06:00"))
     assert found == ["hampshire override to out-of-hours (CRT office move) ends at 2026-11-23 18:00 GMT"]
     (text,) = http_client.requests

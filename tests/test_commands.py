@@ -25,14 +25,18 @@ def test_route_with_an_offset(capsys: Capture) -> None:
     assert code == 0 and json.loads(out)["destination"] == "crt-public"
 
 
-@pytest.mark.parametrize("args", [
-    ["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"],
-    ["route", "wiltshire", "child-at-risk", "--at", "Christmas"],
-    ["route", "wiltshire", "no-such-service", "--at", "2026-12-25T10:00"],
-    ["timeline", "wiltshire", "--from", "soon", "--days", "2"],
-    ["coverage", "nowhere"],
-    ["simulate", "wiltshire", "--at", "2026-12-25T10:00", "--dial-status", "exploded"],
-], ids=["unknown-line", "bad-time", "unknown-service", "bad-date", "coverage-unknown-line", "bad-dial-status"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["route", "nowhere", "child-at-risk", "--at", "2026-12-25T10:00"],
+        ["route", "wiltshire", "child-at-risk", "--at", "Christmas"],
+        ["route", "wiltshire", "no-such-service", "--at", "2026-12-25T10:00"],
+        ["timeline", "wiltshire", "--from", "soon", "--days", "2"],
+        ["coverage", "nowhere"],
+        ["simulate", "wiltshire", "--at", "2026-12-25T10:00", "--dial-status", "exploded"],
+    ],
+    ids=["unknown-line", "bad-time", "unknown-service", "bad-date", "coverage-unknown-line", "bad-dial-status"],
+)
 def test_bad_input_is_one_line_and_exit_2(capsys: Capture, args: list[str]) -> None:
     """Bad input gives exactly one line on stderr, exit status 2, and no traceback."""
     code, out, err = run(capsys, *args)
@@ -45,8 +49,14 @@ def test_shortcuts_listing(capsys: Capture) -> None:
     code, out, _ = run(capsys, "shortcuts", "hampshire", "--json")
     rows = json.loads(out)["shortcuts"]
     assert code == 0
-    assert rows[0] == {"keys": "*10", "code": "10", "name": "the CRT professionals' line", "service": "professionals",
-                       "expects": "crt-professionals", "number": "+441329225379"}
+    assert rows[0] == {
+        "keys": "*10",
+        "code": "10",
+        "name": "the CRT professionals' line",
+        "service": "professionals",
+        "expects": "crt-professionals",
+        "number": "+441329225379",
+    }
 
 
 def test_fallback_twiml_is_static_and_valid(capsys: Capture) -> None:
@@ -72,7 +82,9 @@ def test_simulate_christmas_connects_out_of_hours(capsys: Capture, tmp_path: Pat
 def test_simulate_hampshire_no_answer_falls_back(capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's example: Hampshire office hours, no answer, then Out of Hours."""
     monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path))
-    code, out, _ = run(capsys, "simulate", "hampshire", "--at", "2027-03-03T11:00", "--keys", "1", "--dial-status", "no-answer", "--json")
+    code, out, _ = run(
+        capsys, "simulate", "hampshire", "--at", "2027-03-03T11:00", "--keys", "1", "--dial-status", "no-answer", "--json"
+    )
     data = json.loads(out)
     assert code == 0 and data["line"] == "hampshire" and data["at"] == "2027-03-03T11:00:00+00:00"
     dialled = [n.strip() for step in data["steps"] for n in _numbers(step["twiml"])]

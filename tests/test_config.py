@@ -72,9 +72,25 @@ def test_the_builders_configuration_is_valid(tmp_path: Path) -> None:
         ('- {to: office, days: monkey, time: "09:00-17:00"}', f"{RULE}.days", "'monkey' is not a weekday"),
         ('- {to: office, time: "09:00-17:00", on: []}', f"{RULE}.on", "names no kind of day"),
     ],
-    ids=["unknown_key", "missing_to", "hour_25", "am_pm", "minute_60", "after_2400", "not_a_range", "end_before_start",
-         "empty_range", "start_at_2400", "bad_weekday", "weekdays_word", "backwards_weekdays", "unknown_destination",
-         "unknown_kind_of_day", "word_starting_like_a_day", "no_kind_of_day"],
+    ids=[
+        "unknown_key",
+        "missing_to",
+        "hour_25",
+        "am_pm",
+        "minute_60",
+        "after_2400",
+        "not_a_range",
+        "end_before_start",
+        "empty_range",
+        "start_at_2400",
+        "bad_weekday",
+        "weekdays_word",
+        "backwards_weekdays",
+        "unknown_destination",
+        "unknown_kind_of_day",
+        "word_starting_like_a_day",
+        "no_kind_of_day",
+    ],
 )
 def test_a_bad_rule_is_one_problem_at_its_line(tmp_path: Path, bad_rule: str, field: str, message: str) -> None:
     """Each bad rule gives exactly one problem naming the file, the rule's line and the field."""
@@ -95,15 +111,35 @@ def test_a_bad_rule_is_one_problem_at_its_line(tmp_path: Path, bad_rule: str, fi
         ("0300 456 0100}", "999}", "destinations.night.number", "'999' is not a valid GB phone number"),
         ("0300 456 0100}", "+33 1 42 68 53 00}", "destinations.night.number", "is not a valid GB phone number"),
         ("0300 456 0100}", "call the office}", "destinations.night.number", "is not a phone number"),
-        ("destinations:", "destinations:\n  spare: {name: a spare team}", "destinations.spare", "needs a number, an email or a web address"),
+        (
+            "destinations:",
+            "destinations:\n  spare: {name: a spare team}",
+            "destinations.spare",
+            "needs a number, an email or a web address",
+        ),
         ("timezone: Europe/London", "timezone: Europe/Swindon", "timezone", "unknown time zone 'Europe/Swindon'"),
         ("line: test", "line: somewhere-else", "line", "must be 'test', the file's name"),
-        ("    always_open: true", "    always_open: true\n    fallback: [nobody]", "services.child-at-risk.fallback[0]", "unknown destination 'nobody'"),
+        (
+            "    always_open: true",
+            "    always_open: true\n    fallback: [nobody]",
+            "services.child-at-risk.fallback[0]",
+            "unknown destination 'nobody'",
+        ),
         ("    always_open: true", "    always_open: yes please", "services.child-at-risk.always_open", "expected true or false"),
     ],
-    ids=["unknown_top_level_key", "unknown_destination_key", "short_number", "emergency_number", "foreign_number",
-         "words_for_a_number", "no_way_to_reach", "unknown_timezone", "line_not_the_file_name",
-         "unknown_fallback", "always_open_not_a_flag"],
+    ids=[
+        "unknown_top_level_key",
+        "unknown_destination_key",
+        "short_number",
+        "emergency_number",
+        "foreign_number",
+        "words_for_a_number",
+        "no_way_to_reach",
+        "unknown_timezone",
+        "line_not_the_file_name",
+        "unknown_fallback",
+        "always_open_not_a_flag",
+    ],
 )
 def test_a_bad_schedule_field_is_one_problem_at_its_line(tmp_path: Path, old: str, new: str, field: str, message: str) -> None:
     """A bad value anywhere in a schedule gives one problem naming the file, its line and the field."""
@@ -129,15 +165,27 @@ OVERRIDE = "  - {services: [child-at-risk], to: night, from: 2027-03-04T09:00, u
     ("old", "new", "field", "message"),
     [
         ("to: night", "to: nobody", "overrides[0].to", "unknown destination 'nobody'"),
-        ("services: [child-at-risk]", "services: [no-such-service]", "overrides[0].services", "unknown service 'no-such-service'"),
+        (
+            "services: [child-at-risk]",
+            "services: [no-such-service]",
+            "overrides[0].services",
+            "unknown service 'no-such-service'",
+        ),
         ("until: 2027-03-04T12:00", "until: 2027-03-04T08:00", "overrides[0].until", "ends before it starts"),
         ("until: 2027-03-04T12:00", "until: lunchtime", "overrides[0].until", "is not a date and time, or 'further notice'"),
         ("from: 2027-03-04T09:00", "from: soon", "overrides[0].from", "is not a date and time"),
         ("reason: training", "reason: ''", "overrides[0].reason", "say why the calls are diverted"),
         ("reason: training}", "reason: training, colour: red}", "overrides[0].colour", "unknown key"),
     ],
-    ids=["unknown_destination", "unknown_service", "ends_before_it_starts", "until_not_a_time", "from_not_a_time",
-         "no_reason", "unknown_key"],
+    ids=[
+        "unknown_destination",
+        "unknown_service",
+        "ends_before_it_starts",
+        "until_not_a_time",
+        "from_not_a_time",
+        "no_reason",
+        "unknown_key",
+    ],
 )
 def test_a_bad_override_is_one_problem_at_its_line(tmp_path: Path, old: str, new: str, field: str, message: str) -> None:
     """A bad override gives one problem at its line, naming the field."""
@@ -189,35 +237,95 @@ def flow_with(*, options: str = "", menus: str = "", top: str = "") -> str:
 @pytest.mark.parametrize(
     ("flow", "needle", "field", "message"),
     [
-        (flow_with().replace("service: child-at-risk", "service: nothing"), "service: nothing",
-         "menus.main.options[0].service", "unknown service 'nothing'"),
-        (flow_with(options='{key: "2", menu: nowhere, label: "Elsewhere"}'), "menu: nowhere",
-         "menus.main.options[1].menu", "unknown menu 'nowhere'"),
-        (flow_with(options='{key: "2", menu: loop, label: "Round"}', menus='loop:\n  options:\n    - {key: "1", menu: loop, label: "And round"}'),
-         "  loop:", "menus.loop", "leads only back into menus"),
-        (flow_with(options='{key: "1", service: child-at-risk, label: "Again"}'), '"Again"',
-         "menus.main.options[1].key", "duplicate key '1' in menu 'main'"),
-        (flow_with(options='{key: "9", service: child-at-risk, label: "Nine"}'), '"Nine"',
-         "menus.main.options[1].key", "'9' is the line's repeat key"),
-        (flow_with(options='{key: "0", service: child-at-risk, label: "Zero"}'), '"Zero"',
-         "menus.main.options[1].key", "'0' is the line's back key"),
-        (flow_with(options='{key: "#", service: child-at-risk, label: "Hash"}', top='keys: {repeat: "#"}\n'), '"Hash"',
-         "menus.main.options[1].key", "'#' is the line's repeat key"),
-        (flow_with(options='{key: "12", service: child-at-risk, label: "Twelve"}'), '"Twelve"',
-         "menus.main.options[1].key", "'12' is not a single keypad key"),
-        (flow_with(options='{key: "2", service: child-at-risk, menu: main, label: "Both"}'), '"Both"',
-         "menus.main.options[1]", "give exactly one of 'service' or 'menu'"),
-        (flow_with(menus='orphan:\n  options:\n    - {key: "1", service: child-at-risk, label: "Lost"}'), "  orphan:",
-         "menus.orphan", "no option leads here from the start menu 'main'"),
+        (
+            flow_with().replace("service: child-at-risk", "service: nothing"),
+            "service: nothing",
+            "menus.main.options[0].service",
+            "unknown service 'nothing'",
+        ),
+        (
+            flow_with(options='{key: "2", menu: nowhere, label: "Elsewhere"}'),
+            "menu: nowhere",
+            "menus.main.options[1].menu",
+            "unknown menu 'nowhere'",
+        ),
+        (
+            flow_with(
+                options='{key: "2", menu: loop, label: "Round"}',
+                menus='loop:\n  options:\n    - {key: "1", menu: loop, label: "And round"}',
+            ),
+            "  loop:",
+            "menus.loop",
+            "leads only back into menus",
+        ),
+        (
+            flow_with(options='{key: "1", service: child-at-risk, label: "Again"}'),
+            '"Again"',
+            "menus.main.options[1].key",
+            "duplicate key '1' in menu 'main'",
+        ),
+        (
+            flow_with(options='{key: "9", service: child-at-risk, label: "Nine"}'),
+            '"Nine"',
+            "menus.main.options[1].key",
+            "'9' is the line's repeat key",
+        ),
+        (
+            flow_with(options='{key: "0", service: child-at-risk, label: "Zero"}'),
+            '"Zero"',
+            "menus.main.options[1].key",
+            "'0' is the line's back key",
+        ),
+        (
+            flow_with(options='{key: "#", service: child-at-risk, label: "Hash"}', top='keys: {repeat: "#"}\n'),
+            '"Hash"',
+            "menus.main.options[1].key",
+            "'#' is the line's repeat key",
+        ),
+        (
+            flow_with(options='{key: "12", service: child-at-risk, label: "Twelve"}'),
+            '"Twelve"',
+            "menus.main.options[1].key",
+            "'12' is not a single keypad key",
+        ),
+        (
+            flow_with(options='{key: "2", service: child-at-risk, menu: main, label: "Both"}'),
+            '"Both"',
+            "menus.main.options[1]",
+            "give exactly one of 'service' or 'menu'",
+        ),
+        (
+            flow_with(menus='orphan:\n  options:\n    - {key: "1", service: child-at-risk, label: "Lost"}'),
+            "  orphan:",
+            "menus.orphan",
+            "no option leads here from the start menu 'main'",
+        ),
         (flow_with(top="colour: red\n"), "colour: red", "colour", "unknown key"),
-        (flow_with().replace("front_door: office", "front_door: nowhere"), "front_door:", "front_door",
-         "'nowhere' is not a destination with a number"),
+        (
+            flow_with().replace("front_door: office", "front_door: nowhere"),
+            "front_door:",
+            "front_door",
+            "'nowhere' is not a destination with a number",
+        ),
         (flow_with(top='numbers: ["0300 456 01"]\n'), "numbers:", "numbers[0]", "'0300 456 01' is not a valid GB phone number"),
         (flow_with(top="tries: 9\n"), "tries:", "tries", "expected a whole number from 1 to 5"),
     ],
-    ids=["unknown_service", "unknown_menu", "menu_leads_only_back_into_menus", "duplicate_menu_key", "repeat_key_as_option",
-         "back_key_as_option", "custom_reserved_key_as_option", "not_a_keypad_key", "service_and_menu",
-         "unreachable_menu", "unknown_key", "unknown_front_door", "invalid_twilio_number", "too_many_tries"],
+    ids=[
+        "unknown_service",
+        "unknown_menu",
+        "menu_leads_only_back_into_menus",
+        "duplicate_menu_key",
+        "repeat_key_as_option",
+        "back_key_as_option",
+        "custom_reserved_key_as_option",
+        "not_a_keypad_key",
+        "service_and_menu",
+        "unreachable_menu",
+        "unknown_key",
+        "unknown_front_door",
+        "invalid_twilio_number",
+        "too_many_tries",
+    ],
 )
 def test_a_bad_flow_is_one_problem_at_its_line(tmp_path: Path, flow: str, needle: str, field: str, message: str) -> None:
     """A bad flow gives one problem naming the flow file, the line and the field."""
@@ -227,20 +335,26 @@ def test_a_bad_flow_is_one_problem_at_its_line(tmp_path: Path, flow: str, needle
 
 def test_two_menus_that_lead_only_into_each_other_are_both_named(tmp_path: Path) -> None:
     """A loop of two menus with no way out to a service: each menu is one problem at its own line."""
-    flow = flow_with(options='{key: "2", menu: loop-a, label: "Loop"}',
-                     menus='loop-a:\n  options:\n    - {key: "1", menu: loop-b, label: "Round"}\n'
-                           'loop-b:\n  options:\n    - {key: "1", menu: loop-a, label: "And round"}')
+    flow = flow_with(
+        options='{key: "2", menu: loop-a, label: "Loop"}',
+        menus='loop-a:\n  options:\n    - {key: "1", menu: loop-b, label: "Round"}\n'
+        'loop-b:\n  options:\n    - {key: "1", menu: loop-a, label: "And round"}',
+    )
     folder = write_line(tmp_path, GOOD_RULES, flow=flow)
     found = sorted(config_problems(folder), key=lambda p: p.line)
     path = folder / FLOW_FILE
     assert [(p.path, p.line, p.field) for p in found] == [
-        (FLOW_FILE, line_of(path, "  loop-a:"), "menus.loop-a"), (FLOW_FILE, line_of(path, "  loop-b:"), "menus.loop-b")]
+        (FLOW_FILE, line_of(path, "  loop-a:"), "menus.loop-a"),
+        (FLOW_FILE, line_of(path, "  loop-b:"), "menus.loop-b"),
+    ]
     assert all("leads only back into menus" in p.message for p in found)
 
 
 def test_a_menu_that_leads_back_to_a_menu_with_services_is_fine(tmp_path: Path) -> None:
     """A sub-menu whose only option returns to the main menu still reaches a service, so it is allowed."""
-    flow = flow_with(options='{key: "2", menu: more, label: "More"}', menus='more:\n  options:\n    - {key: "1", menu: main, label: "Back"}')
+    flow = flow_with(
+        options='{key: "2", menu: more, label: "More"}', menus='more:\n  options:\n    - {key: "1", menu: main, label: "Back"}'
+    )
     cfg = config.load(write_line(tmp_path, GOOD_RULES, flow=flow), now=at("2027-01-01T00:00"))
     assert [o.menu for o in cfg.line("test").flow.menus["more"].options] == ["main"]
 
@@ -255,7 +369,9 @@ def test_a_menu_that_leads_back_to_a_menu_with_services_is_fine(tmp_path: Path) 
     ],
     ids=["shorter_first", "longer_first", "same_code", "not_digits"],
 )
-def test_a_shortcut_that_is_a_prefix_of_another_is_refused(tmp_path: Path, codes: tuple[str, str], field: str, message: str) -> None:
+def test_a_shortcut_that_is_a_prefix_of_another_is_refused(
+    tmp_path: Path, codes: tuple[str, str], field: str, message: str
+) -> None:
     """A shortcut code that is the start of another cannot be told apart as it is typed, so it is refused."""
     first, second = codes
     top = f'shortcuts:\n  - {{code: "{first}", name: a, service: child-at-risk}}\n  - {{code: "{second}", name: b, service: child-at-risk}}\n'
@@ -267,7 +383,11 @@ def test_a_shortcut_that_is_a_prefix_of_another_is_refused(tmp_path: Path, codes
     ("shortcut", "field", "message"),
     [
         ("{code: '10', name: a, service: nothing}", "shortcuts[0].service", "unknown service 'nothing'"),
-        ("{code: '10', name: a, service: child-at-risk, expects: nobody}", "shortcuts[0].expects", "unknown destination 'nobody'"),
+        (
+            "{code: '10', name: a, service: child-at-risk, expects: nobody}",
+            "shortcuts[0].expects",
+            "unknown destination 'nobody'",
+        ),
     ],
     ids=["unknown_service", "unknown_expected_destination"],
 )
@@ -295,8 +415,13 @@ def test_a_one_minute_gap_is_refused_and_named(tmp_path: Path, day: str, offset:
     """Leaving child-at-risk uncovered for one minute on a closure day is one problem naming the gap's from and to."""
     folder = write_line(tmp_path, CLOSURE_RULES, extra=f"closures:\n  - {{date: {day}, name: Staff training}}\n")
     line = line_of(folder / SCHEDULE_FILE, "  child-at-risk:")
-    assert_one_problem(config_problems(folder), SCHEDULE_FILE, line, "services.child-at-risk",
-                       f"always open, but no rule covers {day}T12:00{offset} to {day}T12:01{offset}")
+    assert_one_problem(
+        config_problems(folder),
+        SCHEDULE_FILE,
+        line,
+        "services.child-at-risk",
+        f"always open, but no rule covers {day}T12:00{offset} to {day}T12:01{offset}",
+    )
 
 
 def test_a_daily_one_minute_gap_is_named_every_day(tmp_path: Path) -> None:
@@ -311,7 +436,11 @@ def test_a_daily_one_minute_gap_is_named_every_day(tmp_path: Path) -> None:
 def test_a_service_that_is_not_always_open_may_close(tmp_path: Path) -> None:
     """Only always-open services must cover every minute; others may be closed out of hours."""
     folder = write_line(tmp_path, GOOD_RULES)
-    edit(folder / SCHEDULE_FILE, "services:\n", 'services:\n  send:\n    name: SEND\n    rules:\n      - {to: office, days: mon-fri, time: "09:00-17:00"}\n')
+    edit(
+        folder / SCHEDULE_FILE,
+        "services:\n",
+        'services:\n  send:\n    name: SEND\n    rules:\n      - {to: office, days: mon-fri, time: "09:00-17:00"}\n',
+    )
     router = router_for(folder)
     assert_routes_to(router, "send", "2027-03-03T18:00", None, until="2027-03-04T09:00")
 
@@ -336,11 +465,18 @@ def test_one_bad_shipped_file_refuses_the_whole_configuration(tmp_path: Path) ->
     text = path.read_text()
     path.write_text(text.replace('"08:30-17:00"', '"08:30-17:60"', 1))
     (problem,) = config_problems(folder, now=at("2026-11-01T00:00"))
-    assert (problem.path, problem.line, problem.field) == ("schedules/hampshire.yaml", line_of(path, "17:60"), "services.child-at-risk.rules[0].time")
+    assert (problem.path, problem.line, problem.field) == (
+        "schedules/hampshire.yaml",
+        line_of(path, "17:60"),
+        "services.child-at-risk.rules[0].time",
+    )
 
 
-@pytest.mark.parametrize(("missing", "message"), [("flows", "no flows/test.yaml"), ("schedules", "no schedules/test.yaml")],
-                         ids=["no_flow", "no_schedule"])
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [("flows", "no flows/test.yaml"), ("schedules", "no schedules/test.yaml")],
+    ids=["no_flow", "no_schedule"],
+)
 def test_a_line_needs_both_its_files(tmp_path: Path, missing: str, message: str) -> None:
     """A schedule without its flow, or a flow without its schedule, is refused."""
     write_line(tmp_path, GOOD_RULES)
@@ -355,8 +491,15 @@ def test_a_line_needs_both_its_files(tmp_path: Path, missing: str, message: str)
 
 @pytest.mark.parametrize(
     ("days", "weekdays"),
-    [("mon-fri", {0, 1, 2, 3, 4}), ("Mon-Thu", {0, 1, 2, 3}), ("monday-friday", {0, 1, 2, 3, 4}), ("fri", {4}),
-     ('"sat,sun"', {5, 6}), ('"mon, wed-thu"', {0, 2, 3}), ("every day", set(range(7)))],
+    [
+        ("mon-fri", {0, 1, 2, 3, 4}),
+        ("Mon-Thu", {0, 1, 2, 3}),
+        ("monday-friday", {0, 1, 2, 3, 4}),
+        ("fri", {4}),
+        ('"sat,sun"', {5, 6}),
+        ('"mon, wed-thu"', {0, 2, 3}),
+        ("every day", set(range(7))),
+    ],
     ids=["mon-fri", "capitalised", "full_names", "one_day", "list", "list_and_range", "every_day"],
 )
 def test_weekday_forms(tmp_path: Path, days: str, weekdays: set[int]) -> None:
@@ -368,8 +511,11 @@ def test_weekday_forms(tmp_path: Path, days: str, weekdays: set[int]) -> None:
 
 def test_unquoted_times_read_as_times(tmp_path: Path) -> None:
     """YAML would read an unquoted 13:00 as the number 780; the loader keeps it a clock time."""
-    folder = write_line(tmp_path, "- {to: office, days: mon-fri, time: 09:00-17:00}\n" + CATCH_ALL,
-                        extra="closures:\n  - {date: 2027-03-03, time: 13:00-24:00, name: Half day}\n")
+    folder = write_line(
+        tmp_path,
+        "- {to: office, days: mon-fri, time: 09:00-17:00}\n" + CATCH_ALL,
+        extra="closures:\n  - {date: 2027-03-03, time: 13:00-24:00, name: Half day}\n",
+    )
     schedule = config.load(folder, now=at("2027-01-01T00:00")).line("test").schedule
     assert (schedule.services["child-at-risk"].rules[0].start, schedule.services["child-at-risk"].rules[0].end) == (540, 1020)
     assert (schedule.closures[0].start, schedule.closures[0].end) == (780, 1440)
@@ -387,7 +533,11 @@ def test_unquoted_times_read_as_times(tmp_path: Path) -> None:
 )
 def test_overrides_that_need_attention_warn_but_load(tmp_path: Path, until: str, now: str, warning: str) -> None:
     """Open-ended, expired and ending overrides load, each with a warning naming its file and line."""
-    folder = write_line(tmp_path, GOOD_RULES, extra=f"overrides:\n  - {{services: [child-at-risk], to: night, from: 2027-03-04T09:00, until: {until}, reason: office flood}}\n")
+    folder = write_line(
+        tmp_path,
+        GOOD_RULES,
+        extra=f"overrides:\n  - {{services: [child-at-risk], to: night, from: 2027-03-04T09:00, until: {until}, reason: office flood}}\n",
+    )
     cfg = config.load(folder, now=at(now))
     line = line_of(folder / SCHEDULE_FILE, "- {services:")
     assert cfg.warnings == (f"{SCHEDULE_FILE}:{line}: " + cfg.warnings[0].split(": ", 1)[1],)
@@ -400,9 +550,13 @@ def test_overrides_that_need_attention_warn_but_load(tmp_path: Path, until: str,
 
 def test_an_override_naming_no_service_is_refused(tmp_path: Path) -> None:
     """A diversion with `services: []` would divert nothing; it is refused at its line."""
-    folder = write_line(tmp_path, GOOD_RULES, extra="""\
+    folder = write_line(
+        tmp_path,
+        GOOD_RULES,
+        extra="""\
 overrides:
   - {services: [], to: night, from: 2027-03-04T09:00, until: 2027-03-04T12:00, reason: drill}
-""")
+""",
+    )
     line = line_of(folder / SCHEDULE_FILE, "services: []")
     assert_one_problem(config_problems(folder), SCHEDULE_FILE, line, "overrides[0].services", "names no service")

@@ -117,8 +117,10 @@ def test_mask_keeps_only_the_last_three_digits(number: str, masked: str) -> None
 
 @pytest.mark.parametrize(
     ("address", "words"),
-    [("dofaservice@wiltshire.gov.uk", "dofaservice at wiltshire dot gov dot uk"),
-     ("www.theadvocacypeople.org.uk", "w w w dot theadvocacypeople dot org dot uk")],
+    [
+        ("dofaservice@wiltshire.gov.uk", "dofaservice at wiltshire dot gov dot uk"),
+        ("www.theadvocacypeople.org.uk", "w w w dot theadvocacypeople dot org dot uk"),
+    ],
     ids=["email", "web"],
 )
 def test_addresses_are_spelt_out(address: str, words: str) -> None:

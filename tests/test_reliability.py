@@ -42,7 +42,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, database_url: str, config_dir: Path = config.PROJECT_DIR, reload_seconds: float = 2.0) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def gunicorn(
+    tmp_path: Path, database_url: str, config_dir: Path = config.PROJECT_DIR, reload_seconds: float = 2.0
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     """A real gunicorn serving the app on a loopback port; yields (process, base URL, log file)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -60,9 +62,23 @@ def gunicorn(tmp_path: Path, database_url: str, config_dir: Path = config.PROJEC
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-             "--graceful-timeout", "3", "--timeout", "30", "ivr.app:create_app()"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--graceful-timeout",
+                "3",
+                "--timeout",
+                "30",
+                "ivr.app:create_app()",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 30

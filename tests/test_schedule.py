@@ -98,9 +98,11 @@ def test_an_end_of_2400_covers_the_last_minute_of_the_day(when: str, expected: s
 )
 def test_a_rule_applies_only_on_its_kinds_of_day(day: str, expected: str) -> None:
     """Each rule answers only on the kinds of day it lists: ordinary, bank holiday or closure."""
-    rules = [rule("office", "00:00-24:00", kinds={DayKind.ORDINARY}, label="ordinary"),
-             rule("holiday", "00:00-24:00", kinds={DayKind.BANK_HOLIDAY}, label="bank-holiday"),
-             rule("closed", "00:00-24:00", kinds={DayKind.CLOSURE}, label="closure")]
+    rules = [
+        rule("office", "00:00-24:00", kinds={DayKind.ORDINARY}, label="ordinary"),
+        rule("holiday", "00:00-24:00", kinds={DayKind.BANK_HOLIDAY}, label="bank-holiday"),
+        rule("closed", "00:00-24:00", kinds={DayKind.CLOSURE}, label="closure"),
+    ]
     router = plain_router(rules, closures=[Closure(date(2027, 3, 24), 0, 1440, "training day")])
     for hhmm in ("00:00", "12:00", "23:59"):
         assert router.route(SERVICE, at(f"{day}T{hhmm}")).rule == expected
@@ -120,8 +122,10 @@ PRECEDENCE = plain_router(
         Closure(date(2026, 12, 28), 0, 1440, "Boxing Day substitute, offices shut"),
         Closure(date(2026, 12, 30), 0, 1440, "Between the holidays"),
     ],
-    overrides=[diversion(at("2026-12-29T09:00"), at("2026-12-29T12:00")),
-               diversion(at("2026-12-30T09:00"), at("2027-01-01T17:00"), label="override 2")],
+    overrides=[
+        diversion(at("2026-12-29T09:00"), at("2026-12-29T12:00")),
+        diversion(at("2026-12-30T09:00"), at("2027-01-01T17:00"), label="override 2"),
+    ],
 )
 
 
@@ -143,10 +147,19 @@ PRECEDENCE = plain_router(
         ("2027-01-01T17:00", "night"),
     ],
     ids=[
-        "ordinary_day", "christmas_eve_before_1300", "christmas_eve_part_day_closure", "christmas_eve_evening",
-        "christmas_day_bank_holiday", "bank_holiday_outside_its_rule", "closure_beats_bank_holiday",
-        "before_the_override", "override_beats_weekly_rule", "override_over",
-        "override_beats_closure", "override_beats_bank_holiday", "second_override_over",
+        "ordinary_day",
+        "christmas_eve_before_1300",
+        "christmas_eve_part_day_closure",
+        "christmas_eve_evening",
+        "christmas_day_bank_holiday",
+        "bank_holiday_outside_its_rule",
+        "closure_beats_bank_holiday",
+        "before_the_override",
+        "override_beats_weekly_rule",
+        "override_over",
+        "override_beats_closure",
+        "override_beats_bank_holiday",
+        "second_override_over",
     ],
 )
 def test_precedence_override_closure_bank_holiday_weekly(when: str, expected: str) -> None:
@@ -169,8 +182,10 @@ def test_an_override_names_itself_and_holds_until_it_ends() -> None:
 
 def test_an_expired_override_stops_applying_by_itself() -> None:
     """Once its end has passed, a diversion no longer applies, with nothing reloaded or removed."""
-    router = plain_router([rule("office", "09:00-17:00", WEEKDAYS), rule("night", "00:00-24:00", kinds=ANY_DAY)],
-                          overrides=[diversion(at("2027-03-03T09:00"), at("2027-03-03T12:00"))])
+    router = plain_router(
+        [rule("office", "09:00-17:00", WEEKDAYS), rule("night", "00:00-24:00", kinds=ANY_DAY)],
+        overrides=[diversion(at("2027-03-03T09:00"), at("2027-03-03T12:00"))],
+    )
     assert_routes_to(router, SERVICE, "2027-03-03T11:59", "diverted", until="2027-03-03T12:00")
     for later in ("2027-03-03T12:00", "2027-03-04T10:00", "2028-03-01T10:00"):
         decision = router.route(SERVICE, at(later))
@@ -190,8 +205,10 @@ def test_overlapping_overrides_the_one_listed_first_wins() -> None:
     """Two diversions at once: the earlier-listed one takes the calls, the other resumes after it."""
     router = plain_router(
         [rule("office", "00:00-24:00", kinds=ANY_DAY)],
-        overrides=[diversion(at("2027-03-03T10:00"), at("2027-03-03T11:00"), to="night", label="first"),
-                   diversion(at("2027-03-03T09:00"), at("2027-03-03T12:00"), label="second")],
+        overrides=[
+            diversion(at("2027-03-03T10:00"), at("2027-03-03T11:00"), to="night", label="first"),
+            diversion(at("2027-03-03T09:00"), at("2027-03-03T12:00"), label="second"),
+        ],
     )
     assert_routes_to(router, SERVICE, "2027-03-03T09:30", "diverted", until="2027-03-03T10:00")
     assert_routes_to(router, SERVICE, "2027-03-03T10:30", "night", until="2027-03-03T11:00")
@@ -218,8 +235,15 @@ UNTIL = plain_router(
         ("2027-03-03T13:00", "office", "2027-03-03T17:00"),
         ("2027-03-25T18:00", "night", "2027-03-30T09:00"),
     ],
-    ids=["office_to_evening", "across_midnight", "across_the_weekend", "until_an_override_starts",
-         "until_an_override_ends", "after_an_override", "across_easter_and_the_clock_change"],
+    ids=[
+        "office_to_evening",
+        "across_midnight",
+        "across_the_weekend",
+        "until_an_override_starts",
+        "until_an_override_ends",
+        "after_an_override",
+        "across_easter_and_the_clock_change",
+    ],
 )
 def test_until_is_the_next_instant_the_answer_changes(when: str, expected: str, until: str) -> None:
     """`until` names the next change, following the same rule across midnights, weekends and bank holidays."""
@@ -284,24 +308,55 @@ def test_timeline_is_contiguous_ordered_and_agrees_with_route(router: Router, st
 @pytest.mark.parametrize(
     ("rules", "closures", "start", "end", "gaps"),
     [
-        ([rule("office", "00:00-12:00", kinds=ANY_DAY), rule("night", "12:01-24:00", kinds=ANY_DAY)], [],
-         "2027-03-03T00:00", "2027-03-05T00:00",
-         [("2027-03-03T12:00", "2027-03-03T12:01"), ("2027-03-04T12:00", "2027-03-04T12:01")]),
-        ([rule("night", "00:00-24:00")], [], "2027-03-25T00:00", "2027-04-01T00:00",
-         [("2027-03-26T00:00", "2027-03-27T00:00"), ("2027-03-29T00:00", "2027-03-30T00:00")]),
-        ([rule("night", "00:00-24:00", WEEKDAYS, ANY_DAY)], [], "2027-03-01T00:00", "2027-03-08T00:00",
-         [("2027-03-06T00:00", "2027-03-08T00:00")]),
-        ([rule("night", "00:00-24:00", kinds={DayKind.ORDINARY, DayKind.BANK_HOLIDAY})],
-         [Closure(date(2027, 3, 3), 13 * 60, 1440, "half day")], "2027-03-01T00:00", "2027-03-08T00:00",
-         [("2027-03-03T13:00", "2027-03-04T00:00")]),
-        ([rule("night", "00:00-01:00", kinds=ANY_DAY), rule("office", "02:00-24:00", kinds=ANY_DAY)], [],
-         "2027-03-28T00:00", "2027-03-29T00:00", []),
+        (
+            [rule("office", "00:00-12:00", kinds=ANY_DAY), rule("night", "12:01-24:00", kinds=ANY_DAY)],
+            [],
+            "2027-03-03T00:00",
+            "2027-03-05T00:00",
+            [("2027-03-03T12:00", "2027-03-03T12:01"), ("2027-03-04T12:00", "2027-03-04T12:01")],
+        ),
+        (
+            [rule("night", "00:00-24:00")],
+            [],
+            "2027-03-25T00:00",
+            "2027-04-01T00:00",
+            [("2027-03-26T00:00", "2027-03-27T00:00"), ("2027-03-29T00:00", "2027-03-30T00:00")],
+        ),
+        (
+            [rule("night", "00:00-24:00", WEEKDAYS, ANY_DAY)],
+            [],
+            "2027-03-01T00:00",
+            "2027-03-08T00:00",
+            [("2027-03-06T00:00", "2027-03-08T00:00")],
+        ),
+        (
+            [rule("night", "00:00-24:00", kinds={DayKind.ORDINARY, DayKind.BANK_HOLIDAY})],
+            [Closure(date(2027, 3, 3), 13 * 60, 1440, "half day")],
+            "2027-03-01T00:00",
+            "2027-03-08T00:00",
+            [("2027-03-03T13:00", "2027-03-04T00:00")],
+        ),
+        (
+            [rule("night", "00:00-01:00", kinds=ANY_DAY), rule("office", "02:00-24:00", kinds=ANY_DAY)],
+            [],
+            "2027-03-28T00:00",
+            "2027-03-29T00:00",
+            [],
+        ),
         ([rule("night", "00:00-24:00", kinds=ANY_DAY)], [], "2027-01-01T00:00", "2028-01-01T00:00", []),
     ],
-    ids=["one_minute_a_day", "bank_holidays_uncovered", "weekend_uncovered", "closure_uncovered",
-         "spring_forward_hour_is_no_gap", "no_gap_in_a_year"],
+    ids=[
+        "one_minute_a_day",
+        "bank_holidays_uncovered",
+        "weekend_uncovered",
+        "closure_uncovered",
+        "spring_forward_hour_is_no_gap",
+        "no_gap_in_a_year",
+    ],
 )
-def test_coverage_finds_the_gaps_exactly(rules: list[Rule], closures: list[Closure], start: str, end: str, gaps: list[tuple[str, str]]) -> None:
+def test_coverage_finds_the_gaps_exactly(
+    rules: list[Rule], closures: list[Closure], start: str, end: str, gaps: list[tuple[str, str]]
+) -> None:
     """coverage() returns exactly the uncovered stretches, to the minute, and nothing else."""
     router = plain_router(rules, closures=closures)
     found = router.coverage(SERVICE, at(start), at(end))
@@ -336,7 +391,13 @@ def test_a_rule_from_0000_to_0900_lasts_real_hours(day: str, hours: int) -> None
 
 @pytest.mark.parametrize(
     ("minute", "expected_utc"),
-    [(59, "2027-03-28T00:59"), (60, "2027-03-28T01:00"), (90, "2027-03-28T01:00"), (120, "2027-03-28T01:00"), (121, "2027-03-28T01:01")],
+    [
+        (59, "2027-03-28T00:59"),
+        (60, "2027-03-28T01:00"),
+        (90, "2027-03-28T01:00"),
+        (120, "2027-03-28T01:00"),
+        (121, "2027-03-28T01:01"),
+    ],
     ids=["spring_forward_0059", "spring_forward_0100", "spring_forward_0130", "spring_forward_0200", "spring_forward_0201"],
 )
 def test_a_wall_time_that_never_happens_is_the_moment_of_the_jump(minute: int, expected_utc: str) -> None:
@@ -346,8 +407,12 @@ def test_a_wall_time_that_never_happens_is_the_moment_of_the_jump(minute: int, e
 
 @pytest.mark.parametrize(
     ("text", "expected_utc"),
-    [("2027-10-31T01:30", "2027-10-31T00:30"), ("2027-03-28T01:30", "2027-03-28T01:00"),
-     ("2027-07-01T10:00", "2027-07-01T09:00"), ("2027-07-01T10:00+00:00", "2027-07-01T10:00")],
+    [
+        ("2027-10-31T01:30", "2027-10-31T00:30"),
+        ("2027-03-28T01:30", "2027-03-28T01:00"),
+        ("2027-07-01T10:00", "2027-07-01T09:00"),
+        ("2027-07-01T10:00+00:00", "2027-07-01T10:00"),
+    ],
     ids=["fall_back_first_occurrence", "spring_forward_jump", "summer_wall_clock", "explicit_offset"],
 )
 def test_parse_instant_reads_wall_clock_time(text: str, expected_utc: str) -> None:
@@ -357,7 +422,12 @@ def test_parse_instant_reads_wall_clock_time(text: str, expected_utc: str) -> No
 
 @pytest.mark.parametrize(
     ("wall", "fold", "expected"),
-    [("2027-10-31T01:10", 0, "office"), ("2027-10-31T01:30", 0, "night"), ("2027-10-31T01:10", 1, "night"), ("2027-10-31T01:30", 1, "night")],
+    [
+        ("2027-10-31T01:10", 0, "office"),
+        ("2027-10-31T01:30", 0, "night"),
+        ("2027-10-31T01:10", 1, "night"),
+        ("2027-10-31T01:30", 1, "night"),
+    ],
     ids=["fall_back_first_0110", "fall_back_first_0130", "fall_back_second_0110", "fall_back_second_0130"],
 )
 def test_a_change_inside_the_repeated_hour_happens_once(wall: str, fold: int, expected: str) -> None:
@@ -393,7 +463,9 @@ def total_rule_sets(draw: st.DrawFn) -> list[Rule]:
         end = draw(st.integers(start + 1, 1440))
         days = draw(st.frozensets(st.integers(0, 6), min_size=1))
         kinds = draw(st.frozensets(st.sampled_from(list(DayKind)), min_size=1))
-        rules.append(Rule(draw(st.sampled_from(["office", "night", "holiday", "closed"])), days, start, end, kinds, f"rule {n + 1}"))
+        rules.append(
+            Rule(draw(st.sampled_from(["office", "night", "holiday", "closed"])), days, start, end, kinds, f"rule {n + 1}")
+        )
     rules.append(Rule("night", ALL_WEEKDAYS, 0, 1440, ANY_DAY, "catch-all"))
     return rules
 
@@ -441,7 +513,9 @@ def test_random_total_rule_sets_answer_every_instant_once(rules: list[Rule], clo
     assert answer(router.route(SERVICE, decision.until)) != answer(decision)
 
 
-def reference_route(rules: list[Rule], closures: list[Closure], overrides: list[Override], instant: datetime) -> tuple[str | None, str]:
+def reference_route(
+    rules: list[Rule], closures: list[Closure], overrides: list[Override], instant: datetime
+) -> tuple[str | None, str]:
     """The answer worked out the slow, obvious way, from the same facts and the `holidays` package."""
     ts = instant.timestamp()
     for override in overrides:
@@ -463,7 +537,9 @@ def reference_route(rules: list[Rule], closures: list[Closure], overrides: list[
 
 @settings(max_examples=200, deadline=None)
 @given(rules=total_rule_sets(), closures=closure_sets(), overrides=override_sets(), instant=INSTANTS)
-def test_route_agrees_with_a_reference_model(rules: list[Rule], closures: list[Closure], overrides: list[Override], instant: datetime) -> None:
+def test_route_agrees_with_a_reference_model(
+    rules: list[Rule], closures: list[Closure], overrides: list[Override], instant: datetime
+) -> None:
     """The compiled engine gives the same team and rule as checking overrides, then each rule in order."""
     decision = plain_router(rules, closures=closures, overrides=overrides).route(SERVICE, instant)
     assert answer(decision)[:2] == reference_route(rules, closures, overrides, instant)

@@ -56,7 +56,10 @@ WILTSHIRE_CHANGES = [
     (FRIDAY, "08:45", "standby", "mash", f"{FRIDAY}T16:00"),
     *[(day, "17:00", "mash", "out-of-hours", f"{next_day(day)}T00:00") for day in MON_TO_THU],
     (FRIDAY, "16:00", "mash", "out-of-hours", f"{SATURDAY}T00:00"),  # Friday's earlier close
-    *[(day, "00:00", "out-of-hours", "standby", f"{day}T08:45") for day in ("2027-03-02", "2027-03-03", "2027-03-04", FRIDAY, NEXT_MONDAY)],
+    *[
+        (day, "00:00", "out-of-hours", "standby", f"{day}T08:45")
+        for day in ("2027-03-02", "2027-03-03", "2027-03-04", FRIDAY, NEXT_MONDAY)
+    ],
     (SATURDAY, "00:00", "out-of-hours", "standby", f"{SATURDAY}T09:00"),
     (SUNDAY, "00:00", "out-of-hours", "standby", f"{SUNDAY}T09:00"),
     (SATURDAY, "09:00", "standby", "out-of-hours", f"{SUNDAY}T00:00"),  # weekends 09:00-24:00
@@ -80,8 +83,13 @@ def test_wiltshire_child_at_risk_changes_at_the_pages_times(day: str, hhmm: str,
 
 @pytest.mark.parametrize(
     ("day", "expected", "until"),
-    [(MON_TO_THU[0], "mash", "17:00"), (MON_TO_THU[3], "mash", "17:00"), (FRIDAY, "mash", "16:00"),
-     (SATURDAY, "standby", "09:00"), (SUNDAY, "standby", "09:00")],
+    [
+        (MON_TO_THU[0], "mash", "17:00"),
+        (MON_TO_THU[3], "mash", "17:00"),
+        (FRIDAY, "mash", "16:00"),
+        (SATURDAY, "standby", "09:00"),
+        (SUNDAY, "standby", "09:00"),
+    ],
     ids=["monday", "thursday", "friday", "saturday", "sunday"],
 )
 def test_wiltshire_0845_to_0900_overlap(day: str, expected: str, until: str) -> None:
@@ -95,8 +103,12 @@ def test_wiltshire_0845_to_0900_overlap(day: str, expected: str, until: str) -> 
 
 @pytest.mark.parametrize(
     ("when", "expected", "number"),
-    [("2027-03-03T10:00", "dofa", MASH), ("2027-03-05T16:00", "out-of-hours", WILTS_OUT_OF_HOURS),
-     ("2027-03-03T03:00", "standby", WILTS_OUT_OF_HOURS), ("2027-03-06T12:00", "out-of-hours", WILTS_OUT_OF_HOURS)],
+    [
+        ("2027-03-03T10:00", "dofa", MASH),
+        ("2027-03-05T16:00", "out-of-hours", WILTS_OUT_OF_HOURS),
+        ("2027-03-03T03:00", "standby", WILTS_OUT_OF_HOURS),
+        ("2027-03-06T12:00", "out-of-hours", WILTS_OUT_OF_HOURS),
+    ],
     ids=["office_hours", "friday_1600", "night", "saturday"],
 )
 def test_wiltshire_dofa_follows_the_front_door(when: str, expected: str, number: str) -> None:
@@ -121,14 +133,19 @@ CRT_CHANGES = [
 
 
 @pytest.mark.parametrize("line", ["hampshire", "isle-of-wight"])
-@pytest.mark.parametrize(("service", "office"), [("child-at-risk", "crt-public"), ("professionals", "crt-professionals")],
-                         ids=["public", "professionals"])
+@pytest.mark.parametrize(
+    ("service", "office"),
+    [("child-at-risk", "crt-public"), ("professionals", "crt-professionals")],
+    ids=["public", "professionals"],
+)
 @pytest.mark.parametrize(
     ("day", "hhmm", "before", "after", "until"),
     CRT_CHANGES,
     ids=[f"{datetime.fromisoformat(d):%a}-{t}" for d, t, _, _, _ in CRT_CHANGES],
 )
-def test_crt_lines_change_at_office_hours(line: str, service: str, office: str, day: str, hhmm: str, before: str, after: str, until: str) -> None:
+def test_crt_lines_change_at_office_hours(
+    line: str, service: str, office: str, day: str, hhmm: str, before: str, after: str, until: str
+) -> None:
     """CRT public and professionals' lines Mon-Thu 08:30-17:00, Fri 08:30-16:30, Out of Hours otherwise, on their own numbers."""
     router = shipped().router(line)
     numbers = CRT[line]
@@ -140,8 +157,11 @@ def test_crt_lines_change_at_office_hours(line: str, service: str, office: str, 
 
 
 @pytest.mark.parametrize("line", ["hampshire", "isle-of-wight"])
-@pytest.mark.parametrize("when", [f"{SATURDAY}T10:00", f"{SUNDAY}T16:45", "2027-03-03T03:00", "2027-03-03T23:59"],
-                         ids=["saturday", "sunday", "night", "late_evening"])
+@pytest.mark.parametrize(
+    "when",
+    [f"{SATURDAY}T10:00", f"{SUNDAY}T16:45", "2027-03-03T03:00", "2027-03-03T23:59"],
+    ids=["saturday", "sunday", "night", "late_evening"],
+)
 def test_crt_lines_go_to_out_of_hours_at_all_other_times(line: str, when: str) -> None:
     """Nights and weekends go to the shared Out of Hours number on both lines and both services."""
     for service in ("child-at-risk", "professionals"):
@@ -181,12 +201,24 @@ def test_lado_at_any_time(line: str) -> None:
         ("2027-03-30T08:50", "mash", "crt-public"),
     ],
     ids=[
-        "christmas_eve_2026_working_day", "christmas_day_2026_no_mash_at_0845", "christmas_day_2026_0900",
-        "christmas_day_2026_friday_afternoon", "boxing_day_2026_saturday", "boxing_day_substitute_mon_28_dec_0845",
-        "boxing_day_substitute_mon_28_dec", "back_to_work_tue_29_dec_2026", "christmas_day_2027_saturday",
-        "boxing_day_2027_sunday", "christmas_substitute_mon_27_dec_2027", "boxing_day_substitute_tue_28_dec_2027",
-        "back_to_work_wed_29_dec_2027", "maundy_thursday_2027", "good_friday_2027_0845", "good_friday_2027",
-        "easter_monday_2027", "easter_tuesday_2027",
+        "christmas_eve_2026_working_day",
+        "christmas_day_2026_no_mash_at_0845",
+        "christmas_day_2026_0900",
+        "christmas_day_2026_friday_afternoon",
+        "boxing_day_2026_saturday",
+        "boxing_day_substitute_mon_28_dec_0845",
+        "boxing_day_substitute_mon_28_dec",
+        "back_to_work_tue_29_dec_2026",
+        "christmas_day_2027_saturday",
+        "boxing_day_2027_sunday",
+        "christmas_substitute_mon_27_dec_2027",
+        "boxing_day_substitute_tue_28_dec_2027",
+        "back_to_work_wed_29_dec_2027",
+        "maundy_thursday_2027",
+        "good_friday_2027_0845",
+        "good_friday_2027",
+        "easter_monday_2027",
+        "easter_tuesday_2027",
     ],
 )
 def test_bank_holidays_are_out_of_office_hours(when: str, wiltshire: str, crt: str) -> None:
@@ -229,15 +261,21 @@ CRT_OPENS_UTC = {"spring_forward": "2027-03-30T07:30", "fall_back": "2027-11-01T
 @pytest.mark.parametrize(("change", "wall", "fold", "expected", "until_utc"), CLOCK_CHANGE_CASES, ids=CLOCK_CHANGE_IDS)
 def test_wiltshire_across_the_2027_clock_changes(change: str, wall: str, fold: int, expected: str, until_utc: str) -> None:
     """Standby until 09:00 local and Out of Hours after, with `until` at the right real instant, either fold."""
-    assert_routes_to(shipped().router("wiltshire"), "child-at-risk", at(wall, fold), expected, WILTSHIRE[expected], until=utc(until_utc))
+    assert_routes_to(
+        shipped().router("wiltshire"), "child-at-risk", at(wall, fold), expected, WILTSHIRE[expected], until=utc(until_utc)
+    )
 
 
 @pytest.mark.parametrize("line", ["hampshire", "isle-of-wight"])
 @pytest.mark.parametrize(("change", "wall", "fold", "_wiltshire", "_until"), CLOCK_CHANGE_CASES, ids=CLOCK_CHANGE_IDS)
-def test_crt_lines_across_the_2027_clock_changes(line: str, change: str, wall: str, fold: int, _wiltshire: str, _until: str) -> None:
+def test_crt_lines_across_the_2027_clock_changes(
+    line: str, change: str, wall: str, fold: int, _wiltshire: str, _until: str
+) -> None:
     """Sunday of a clock change: Out of Hours all day on the CRT lines, until 08:30 local on the next working day."""
     for service in ("child-at-risk", "professionals"):
-        assert_routes_to(shipped().router(line), service, at(wall, fold), "out-of-hours", CRT_OUT_OF_HOURS, until=utc(CRT_OPENS_UTC[change]))
+        assert_routes_to(
+            shipped().router(line), service, at(wall, fold), "out-of-hours", CRT_OUT_OF_HOURS, until=utc(CRT_OPENS_UTC[change])
+        )
 
 
 @pytest.mark.parametrize(("day", "hours"), [("2027-03-28", 8), ("2027-10-31", 10)], ids=["spring_forward", "fall_back"])
@@ -250,8 +288,14 @@ def test_wiltshire_standby_night_lasts_real_hours(day: str, hours: int) -> None:
 
 # -- every instant of a year ---------------------------------------------------------------------
 
-ALWAYS_OPEN = [("wiltshire", "child-at-risk"), ("wiltshire", "allegation-about-staff"), ("hampshire", "child-at-risk"),
-               ("hampshire", "professionals"), ("isle-of-wight", "child-at-risk"), ("isle-of-wight", "professionals")]
+ALWAYS_OPEN = [
+    ("wiltshire", "child-at-risk"),
+    ("wiltshire", "allegation-about-staff"),
+    ("hampshire", "child-at-risk"),
+    ("hampshire", "professionals"),
+    ("isle-of-wight", "child-at-risk"),
+    ("isle-of-wight", "professionals"),
+]
 
 
 @pytest.mark.parametrize(("line", "service"), ALWAYS_OPEN, ids=[f"{ln}-{s}" for ln, s in ALWAYS_OPEN])
@@ -297,10 +341,27 @@ def test_every_instant_of_2027_has_exactly_one_team(case: tuple[str, str], insta
 def test_every_shipped_number_is_from_the_pages() -> None:
     """The shipped destinations hold exactly the numbers the two pages give, and nothing is diverted or closed."""
     pages = {
-        "+443004560108", "+443004560100", "+443304409000", "+441225713090", "+441249707990", "+441722438165",
-        "+441249707900", "+441380826250", "+441225718555", "+443000034561", "+441225713934", "+447733303124",
-        "+448001696136", "+441225716890", "+441249709400", "+441329225379", "+443005551384", "+443003000901",
-        "+443003000117", "+443005551373", "+441962876364",
+        "+443004560108",
+        "+443004560100",
+        "+443304409000",
+        "+441225713090",
+        "+441249707990",
+        "+441722438165",
+        "+441249707900",
+        "+441380826250",
+        "+441225718555",
+        "+443000034561",
+        "+441225713934",
+        "+447733303124",
+        "+448001696136",
+        "+441225716890",
+        "+441249709400",
+        "+441329225379",
+        "+443005551384",
+        "+443003000901",
+        "+443003000117",
+        "+443005551373",
+        "+441962876364",
     }
     lines = shipped().lines.values()
     assert {d.number for line in lines for d in line.schedule.destinations.values() if d.number} == pages
@@ -323,7 +384,11 @@ def test_part_day_closure_with_the_shipped_wiltshire_rules(tmp_path: Path) -> No
 
     shipped_copy(tmp_path)
     path = tmp_path / "schedules" / "wiltshire.yaml"
-    path.write_text(path.read_text().replace("closures: []", 'closures:\n  - {date: 2026-12-24, time: "13:00-24:00", name: Christmas Eve afternoon}'))
+    path.write_text(
+        path.read_text().replace(
+            "closures: []", 'closures:\n  - {date: 2026-12-24, time: "13:00-24:00", name: Christmas Eve afternoon}'
+        )
+    )
     router = config.load(tmp_path, now=at("2026-12-01T00:00")).router("wiltshire")
     assert_routes_to(router, "child-at-risk", "2026-12-24T12:59", "mash")
     assert_routes_to(router, "child-at-risk", "2026-12-24T13:00", "out-of-hours")

@@ -124,7 +124,9 @@ def test_upgraded_schema_is_the_declared_one(store: CallStore) -> None:
             assert {c["name"]: c["nullable"] for c in found.get_columns(name)} == {c.name: c.nullable for c in table.columns}
         assert found.get_pk_constraint("acceptances")["constrained_columns"] == ["call_sid", "attempt"]
         assert found.get_pk_constraint("leases")["constrained_columns"] == ["name"]
-        uniques = {name: [u["column_names"] for u in found.get_unique_constraints(name)] for name in ("events", "routing_changes")}
+        uniques = {
+            name: [u["column_names"] for u in found.get_unique_constraints(name)] for name in ("events", "routing_changes")
+        }
     assert uniques == {"events": [["call_sid", "dedupe"]], "routing_changes": [["line", "service", "at"]]}
 
 
@@ -134,7 +136,8 @@ def test_driver_and_database_urls(store: CallStore, backend: str, tmp_path: Path
     assert database_url("postgres://u@db/ivr?sslmode=require", tmp_path) == "postgresql+psycopg://u@db/ivr?sslmode=require"
     assert database_url(None, tmp_path) == f"sqlite:///{tmp_path / 'calls.sqlite3'}"
     assert (store.engine.dialect.name, store.engine.dialect.driver) == (
-        ("sqlite", "pysqlite") if backend == "sqlite" else ("postgresql", "psycopg"))
+        ("sqlite", "pysqlite") if backend == "sqlite" else ("postgresql", "psycopg")
+    )
     assert store.is_postgresql is (backend == "postgresql")
 
 
@@ -175,7 +178,13 @@ def test_call_started_is_idempotent(store: CallStore) -> None:
     assert story is not None
     call = story.call
     assert (call.line, call.started_at, call.caller_hash, call.called, call.simulated, call.config_digest) == (
-        "wiltshire", AT, expected_hash(CALLER), CALLED, False, "abc")
+        "wiltshire",
+        AT,
+        expected_hash(CALLER),
+        CALLED,
+        False,
+        "abc",
+    )
     assert (call.ended_at, call.outcome, story.events) == (None, None, ())
 
 
@@ -188,7 +197,9 @@ def test_event_is_recorded_once_per_dedupe_key(store: CallStore) -> None:
     assert store.event("CA1", AT, "route", {"service": "child-at-risk", "until": None}, "2:/voice/wiltshire/input/main:1") is True
     story = store.story("CA1")
     assert story is not None and story.events == (
-        CallEvent(AT, "key", detail), CallEvent(AT, "route", {"service": "child-at-risk", "until": None}))
+        CallEvent(AT, "key", detail),
+        CallEvent(AT, "route", {"service": "child-at-risk", "until": None}),
+    )
 
 
 def test_same_dedupe_key_on_another_call_is_another_event(store: CallStore) -> None:
@@ -214,13 +225,22 @@ def test_event_before_the_call_start_makes_a_row_that_the_start_fills(store: Cal
     early = store.story("CA1")
     assert early is not None
     assert (early.call.line, early.call.started_at, early.call.called, early.call.caller_hash) == (
-        "wiltshire", AT + timedelta(seconds=3), None, None)
+        "wiltshire",
+        AT + timedelta(seconds=3),
+        None,
+        None,
+    )
     assert store.call_started("CA1", "wiltshire", AT, CALLER, CALLED, config_digest="abc") is True
     assert store.call_started("CA1", "hampshire", AT, CALLER, CALLED, config_digest="other") is False
     story = store.story("CA1")
     assert story is not None
     assert (story.call.line, story.call.started_at, story.call.called, story.call.caller_hash, story.call.config_digest) == (
-        "wiltshire", AT, CALLED, expected_hash(CALLER), "abc")
+        "wiltshire",
+        AT,
+        CALLED,
+        expected_hash(CALLER),
+        "abc",
+    )
     assert [e.kind for e in story.events] == ["menu"]
 
 
@@ -241,7 +261,8 @@ def test_concurrent_writes_from_threads_and_two_workers_are_recorded_once(make_s
     listed = second.calls(limit=1000)
     assert sorted(c.call_sid for c in listed) == [f"CA{i}" for i in range(8)]
     assert {(c.line, c.started_at, c.called, c.caller_hash, c.path) for c in listed} == {
-        ("hampshire", AT, CALLED, expected_hash(CALLER), "main>1")}
+        ("hampshire", AT, CALLED, expected_hash(CALLER), "main>1")
+    }
     for i in range(8):
         story = first.story(f"CA{i}")
         assert story is not None and [e.kind for e in story.events] == ["menu", "key"]
@@ -336,8 +357,12 @@ def test_routing_change_from_two_workers_at_once_is_recorded_once(make_store: Ma
     """Two clock processes reporting the same change together: exactly one records it."""
     first, second = make_store(), make_store()
     first.upgrade()
-    results = at_once(*(lambda s=s: s.routing_change("wiltshire", "child-at-risk", AT, "mash", "standby")
-                        for s in (first, second, first, second)))
+    results = at_once(
+        *(
+            lambda s=s: s.routing_change("wiltshire", "child-at-risk", AT, "mash", "standby")
+            for s in (first, second, first, second)
+        )
+    )
     assert sorted(results) == [False, False, False, True]
 
 
@@ -474,8 +499,16 @@ def test_path_says_each_choice_route_and_dial_once() -> None:
         CallEvent(AT, "end", {"outcome": "connected"}),
     ]
     assert path(e) == "main>* -> shortcut 123 -> allegation-about-staff -> lado(unaccepted) -> out-of-hours(completed)"
-    assert path([CallEvent(AT, "key", {"menu": "main", "speech": "child"}), CallEvent(AT, "route", {"service": "send", "destination": None}),
-                 CallEvent(AT, "fallback", {"reason": "error"})]) == "main>'child' -> send(closed) -> fallback(error)"
+    assert (
+        path(
+            [
+                CallEvent(AT, "key", {"menu": "main", "speech": "child"}),
+                CallEvent(AT, "route", {"service": "send", "destination": None}),
+                CallEvent(AT, "fallback", {"reason": "error"}),
+            ]
+        )
+        == "main>'child' -> send(closed) -> fallback(error)"
+    )
     assert path([]) == ""
 
 

@@ -32,7 +32,10 @@ def test_overview_shows_who_takes_calls_now_and_today(settings: dict[str, Any]) 
     client = create_app({**settings, "IVR_ADMIN_PASSWORD": "pw"}).test_client()
     page = client.get("/admin/", headers=basic("pw")).get_data(as_text=True)
     assert "the Multi-Agency Safeguarding Hub" in page and "Wed 03 Mar 17:00" in page
-    assert "00:00 the Social Work Standby Service &rarr; 08:45 the Multi-Agency Safeguarding Hub &rarr; 17:00 the Out of Hours Service" in page
+    assert (
+        "00:00 the Social Work Standby Service &rarr; 08:45 the Multi-Agency Safeguarding Hub &rarr; 17:00 the Out of Hours Service"
+        in page
+    )
     assert "No calls recorded yet." in page
 
 

@@ -38,8 +38,13 @@ def test_published_signature_vectors(vector: dict[str, Any]) -> None:
     tampered: Any = body + b" " if "body" in vector else {**body, next(iter(body)): "tampered"}
     for data, expected in ((body, True), (tampered, False)):
         with app.test_request_context(
-            parts.path, method="POST", data=data, headers=headers, base_url=f"{parts.scheme}://{host}",
-            query_string=parts.query, content_type="application/json" if "body" in vector else None,
+            parts.path,
+            method="POST",
+            data=data,
+            headers=headers,
+            base_url=f"{parts.scheme}://{host}",
+            query_string=parts.query,
+            content_type="application/json" if "body" in vector else None,
         ):
             assert is_signed(request, vector["auth_token"]) is expected
 
@@ -67,7 +72,9 @@ def test_signature_behind_a_tls_proxy(settings: dict[str, Any]) -> None:
     ok = app.test_client().post("/voice/wiltshire", data=data, headers=proxied, base_url="http://10.0.0.5:8000")
     assert ok.status_code == 200
     validate_twiml(ok.get_data(as_text=True))
-    direct = app.test_client().post("/voice/wiltshire", data=data, headers={"X-Twilio-Signature": signature}, base_url="http://10.0.0.5:8000")
+    direct = app.test_client().post(
+        "/voice/wiltshire", data=data, headers={"X-Twilio-Signature": signature}, base_url="http://10.0.0.5:8000"
+    )
     assert direct.status_code == 403
 
 
@@ -152,21 +159,40 @@ def test_broken_config_reload_keeps_the_last_good_one(settings: dict[str, Any], 
     assert health["refused_configuration"] and health["configuration"] == digest
 
 
-PATHS = st.sampled_from([
-    "/voice", "/voice/wiltshire", "/voice/hampshire", "/voice/isle-of-wight", "/voice/x",
-    "/voice/wiltshire/input/main", "/voice/wiltshire/input/other", "/voice/wiltshire/input/nope",
-    "/voice/wiltshire/menu/main", "/voice/wiltshire/code", "/voice/hampshire/connect/child-at-risk",
-    "/voice/hampshire/dialled/child-at-risk", "/voice/wiltshire/again/child-at-risk",
-    "/voice/wiltshire/screen/child-at-risk", "/voice/wiltshire/screened", "/voice/wiltshire/details/sexual-health",
-    "/voice/wiltshire/details/nothing", "/voice/status", "/voice/fallback",
-])
+PATHS = st.sampled_from(
+    [
+        "/voice",
+        "/voice/wiltshire",
+        "/voice/hampshire",
+        "/voice/isle-of-wight",
+        "/voice/x",
+        "/voice/wiltshire/input/main",
+        "/voice/wiltshire/input/other",
+        "/voice/wiltshire/input/nope",
+        "/voice/wiltshire/menu/main",
+        "/voice/wiltshire/code",
+        "/voice/hampshire/connect/child-at-risk",
+        "/voice/hampshire/dialled/child-at-risk",
+        "/voice/wiltshire/again/child-at-risk",
+        "/voice/wiltshire/screen/child-at-risk",
+        "/voice/wiltshire/screened",
+        "/voice/wiltshire/details/sexual-health",
+        "/voice/wiltshire/details/nothing",
+        "/voice/status",
+        "/voice/fallback",
+    ]
+)
 QUERY = st.dictionaries(
     st.sampled_from(["trail", "try", "tried", "round", "attempt", "via", "call", "n", "service", "line"]),
-    st.text(max_size=12), max_size=5,
+    st.text(max_size=12),
+    max_size=5,
 )
 PARAMS = st.dictionaries(
-    st.sampled_from(["Digits", "SpeechResult", "From", "To", "CallSid", "DialCallStatus", "DialCallDuration", "ParentCallSid", "CallStatus"]),
-    st.text(max_size=20), max_size=6,
+    st.sampled_from(
+        ["Digits", "SpeechResult", "From", "To", "CallSid", "DialCallStatus", "DialCallDuration", "ParentCallSid", "CallStatus"]
+    ),
+    st.text(max_size=20),
+    max_size=6,
 )
 
 
@@ -196,9 +222,15 @@ def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_
     caller = Twilio(app.test_client())
     assert caller.press(caller.post("/voice/hampshire"), "1").dialled() == ["+443005551384"]
     schedule = config_dir / "schedules" / "hampshire.yaml"
-    schedule.write_text(schedule.read_text().replace("overrides: []", (
-        "overrides:\n  - {services: [child-at-risk], to: out-of-hours, from: 2027-03-03T09:00, "
-        "until: 2027-03-03T12:00, reason: CRT fire drill}\n")))
+    schedule.write_text(
+        schedule.read_text().replace(
+            "overrides: []",
+            (
+                "overrides:\n  - {services: [child-at-risk], to: out-of-hours, from: 2027-03-03T09:00, "
+                "until: 2027-03-03T12:00, reason: CRT fire drill}\n"
+            ),
+        )
+    )
     answer = caller.press(caller.post("/voice/hampshire"), "1")
     assert answer.dialled() == ["+443005551373"]
     assert app.extensions["ivr.live"].refused is None

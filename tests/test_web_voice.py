@@ -72,10 +72,10 @@ def _menu_options() -> list[tuple[str, tuple[str, ...], str, Any]]:
 
 
 @pytest.mark.parametrize("at", [OFFICE, EVENING, NIGHT], ids=["office", "evening", "night"])
-@pytest.mark.parametrize(
-    ("line", "trail", "key", "option"), _menu_options(), ids=lambda v: v if isinstance(v, str) else None
-)
-def test_every_menu_option(twilio: Twilio, clock: FrozenClock, at: str, line: str, trail: tuple[str, ...], key: str, option: Any) -> None:
+@pytest.mark.parametrize(("line", "trail", "key", "option"), _menu_options(), ids=lambda v: v if isinstance(v, str) else None)
+def test_every_menu_option(
+    twilio: Twilio, clock: FrozenClock, at: str, line: str, trail: tuple[str, ...], key: str, option: Any
+) -> None:
     """Each option opens its menu, or rings the team the schedule names now, or reads its details."""
     clock.at = london(at)
     menu = twilio.post(f"/voice/{line}/menu/{trail[-1]}?trail={'.'.join(trail)}")
@@ -168,11 +168,7 @@ def test_invalid_key_counts_as_a_try(twilio: Twilio) -> None:
 
 # -- shortcuts --------------------------------------------------------------------------------
 
-SHORTCUT_CASES = [
-    (line, code, shortcut)
-    for line, cfg in CONFIG.lines.items()
-    for code, shortcut in cfg.flow.shortcuts.items()
-]
+SHORTCUT_CASES = [(line, code, shortcut) for line, cfg in CONFIG.lines.items() for code, shortcut in cfg.flow.shortcuts.items()]
 
 
 @pytest.mark.parametrize("at", [OFFICE, NIGHT], ids=["office", "night"])

@@ -41,16 +41,32 @@ def overview() -> str:
         services = []
         for service in router.schedule.services.values():
             decision = router.route(service.key, now)
-            services.append({
-                "service": service,
-                "decision": decision,
-                "today": router.timeline(service.key, start, end) if service.always_open else [],
-            })
-        lines.append({"key": key, "name": snapshot.config.lines[key].flow.name, "services": services,
-                      "overrides": router.schedule.overrides, "closures": router.schedule.closures})
+            services.append(
+                {
+                    "service": service,
+                    "decision": decision,
+                    "today": router.timeline(service.key, start, end) if service.always_open else [],
+                }
+            )
+        lines.append(
+            {
+                "key": key,
+                "name": snapshot.config.lines[key].flow.name,
+                "services": services,
+                "overrides": router.schedule.overrides,
+                "closures": router.schedule.closures,
+            }
+        )
     calls = current_app.extensions["ivr.store"].calls(limit=25)
-    return render_template("admin/overview.html", now=now, digest=snapshot.config.digest, refused=live.refused,
-                           warnings=snapshot.config.warnings, lines=lines, calls=calls)
+    return render_template(
+        "admin/overview.html",
+        now=now,
+        digest=snapshot.config.digest,
+        refused=live.refused,
+        warnings=snapshot.config.warnings,
+        lines=lines,
+        calls=calls,
+    )
 
 
 @bp.get("/calls/<sid>")

@@ -138,8 +138,11 @@ def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply) -> Response:
             body = current_app.extensions["ivr.static_twiml"]
         else:
             body = twiml.render(
-                reply.verbs, flow.flow.voice, flow.flow.language,
-                base_url(request, current_app.config.get("IVR_PUBLIC_URL", "")), (call.step if call else 0) + 1,
+                reply.verbs,
+                flow.flow.voice,
+                flow.flow.language,
+                base_url(request, current_app.config.get("IVR_PUBLIC_URL", "")),
+                (call.step if call else 0) + 1,
             )
     except Exception:  # noqa: BLE001
         log.exception("rendering TwiML failed; answering with the static list")
@@ -206,9 +209,17 @@ def dialled(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Rep
     known = flow.line.schedule.destinations
     tried = tuple(k for k in request.args.get("tried", "").split(",") if k in known)
     return flow.dialled(
-        _service(flow, service), call.now, _via(), tried, _int(request.args.get("round"), 1, 1, 10), attempt,
-        request.form.get("DialCallStatus", ""), accepted, request.form.get("DialCallDuration", ""),
-        call.caller, call.sid,
+        _service(flow, service),
+        call.now,
+        _via(),
+        tried,
+        _int(request.args.get("round"), 1, 1, 10),
+        attempt,
+        request.form.get("DialCallStatus", ""),
+        accepted,
+        request.form.get("DialCallDuration", ""),
+        call.caller,
+        call.sid,
     )
 
 
@@ -219,8 +230,13 @@ def again(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply
     if digits == flow.flow.keys.shortcut:
         return flow.ask_code(Where((flow.flow.start,)))
     return flow.again(
-        _service(flow, service), call.now, _via(), _int(request.args.get("round"), 2, 1, 10),
-        _int(request.args.get("attempt"), 0, 0, 1000), call.caller, call.sid,
+        _service(flow, service),
+        call.now,
+        _via(),
+        _int(request.args.get("round"), 2, 1, 10),
+        _int(request.args.get("attempt"), 0, 0, 1000),
+        call.caller,
+        call.sid,
     )
 
 
@@ -246,8 +262,11 @@ def details(flow: CallFlow, call: Call, snapshot: Snapshot, destination: str) ->
 @webhook
 def screen(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply:
     return flow.screen(
-        _service(flow, service), _via(), request.args.get("call", "")[:64],
-        _int(request.args.get("attempt"), 1, 1, 1000), _int(request.args.get("try"), 1, 1, 2),
+        _service(flow, service),
+        _via(),
+        request.args.get("call", "")[:64],
+        _int(request.args.get("attempt"), 1, 1, 1000),
+        _int(request.args.get("try"), 1, 1, 2),
     )
 
 
@@ -257,8 +276,12 @@ def screened(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
     parent = request.args.get("call", "")[:64] or request.form.get("ParentCallSid", "")[:64]
     attempt = _int(request.args.get("attempt"), 1, 1, 1000)
     reply = flow.screened(
-        _service(flow, request.args.get("service", "")), _via(), parent, attempt,
-        request.form.get("Digits", ""), _int(request.args.get("try"), 1, 1, 2),
+        _service(flow, request.args.get("service", "")),
+        _via(),
+        parent,
+        attempt,
+        request.form.get("Digits", ""),
+        _int(request.args.get("try"), 1, 1, 2),
     )
     recorder = current_app.extensions.get("ivr.recorder")
     if recorder is not None and parent:
@@ -266,7 +289,12 @@ def screened(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
         if accepted:
             recorder.accept(parent, attempt, call.now)
         # The answerer's leg has its own CallSid: file the fact under the caller's call.
-        recorder.record(flow.line.key, Call(parent, None, call.called, call.step, call.now), reply.events, f"screened:{attempt}:{call.sid}:{call.step}")
+        recorder.record(
+            flow.line.key,
+            Call(parent, None, call.called, call.step, call.now),
+            reply.events,
+            f"screened:{attempt}:{call.sid}:{call.step}",
+        )
     return Reply(reply.verbs)
 
 
@@ -281,8 +309,11 @@ def status() -> Response:
         recorder = current_app.extensions.get("ivr.recorder")
         if recorder is not None and form.get("CallSid"):
             recorder.status(
-                form.get("ParentCallSid", "")[:64], form.get("CallSid", "")[:64], form.get("CallStatus", "")[:32],
-                form.get("CallDuration", form.get("DialCallDuration", ""))[:16], current_app.config["IVR_CLOCK"](),
+                form.get("ParentCallSid", "")[:64],
+                form.get("CallSid", "")[:64],
+                form.get("CallStatus", "")[:32],
+                form.get("CallDuration", form.get("DialCallDuration", ""))[:16],
+                current_app.config["IVR_CLOCK"](),
             )
     except Exception:  # noqa: BLE001 - a status callback must not fail loudly to Twilio
         log.exception("status callback could not be recorded")
