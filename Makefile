@@ -18,6 +18,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check ivr tests bench
+	$(BIN)/ruff format --check ivr tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/ivr check
 	$(BIN)/pytest -q

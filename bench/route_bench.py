@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from ivr import config
-from ivr.model import ALL_WEEKDAYS, Closure, DayKind, Destination, Override, Rule, Schedule, Service
-from ivr.schedule import Router
+from ivr.core.model import ALL_WEEKDAYS, Closure, DayKind, Destination, Override, Rule, Schedule, Service
+from ivr.core.schedule import Router
 
 START = datetime(2027, 1, 1, tzinfo=UTC)
 WARM_SAMPLES = 20_000

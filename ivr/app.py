@@ -11,15 +11,16 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from ivr import clock
 from ivr import config as config_module
-from ivr import twiml
-from ivr.alerts import Alerts
-from ivr.errors import ConfigError, IvrError
-from ivr.flow import static_fallback
-from ivr.live import LiveConfig
-from ivr.recorder import Recorder
-from ivr.sms import TextSender
-from ivr.store import CallStore
+from ivr.config.live import LiveConfig
+from ivr.core.errors import ConfigError, IvrError
+from ivr.core.flow import static_fallback
+from ivr.notify.alerts import Alerts
+from ivr.notify.sms import TextSender
+from ivr.records.recorder import Recorder
+from ivr.records.store import CallStore
+from ivr.web import admin, health, twiml, voice
 
 LONDON = ZoneInfo("Europe/London")
 log = logging.getLogger(__name__)
@@ -101,15 +102,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     flow = snapshot.flows[default]
     app.extensions["ivr.static_twiml"] = twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language)
 
-    from ivr.web import admin, health, voice
-
     if app.config["IVR_WEBHOOKS"]:
         voice.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     if app.config["IVR_RUN_CLOCK"]:
-        from ivr import clock
-
         clock.start_in_app(app)
     return app
 

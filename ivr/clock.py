@@ -21,9 +21,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ivr.alerts import Alerts
-from ivr.live import LiveConfig
-from ivr.schedule import local_instant
+from ivr.config.live import LiveConfig
+from ivr.core.schedule import local_instant
+from ivr.notify.alerts import Alerts
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -190,7 +190,7 @@ def build_scheduler(
     return scheduler
 
 
-def _jobs_for(app: Any) -> tuple[Jobs, Leader]:
+def jobs_for(app: Any) -> tuple[Jobs, Leader]:
     jobs = Jobs(
         app.extensions["ivr.live"], app.extensions["ivr.store"], app.extensions["ivr.alerts"], app.config["IVR_RETENTION_DAYS"]
     )
@@ -199,7 +199,7 @@ def _jobs_for(app: Any) -> tuple[Jobs, Leader]:
 
 def start_in_app(app: Any) -> BaseScheduler:
     """The clock inside a web process (`make run`); with several workers only the leader works."""
-    jobs, leader = _jobs_for(app)
+    jobs, leader = jobs_for(app)
     scheduler = build_scheduler(jobs, leader, app.config["IVR_CLOCK"])
     scheduler.start()
     app.extensions["ivr.clock"] = scheduler
@@ -209,36 +209,10 @@ def start_in_app(app: Any) -> BaseScheduler:
 
 def run_forever(app: Any) -> None:
     """The `clock` process of the Procfile."""
-    jobs, leader = _jobs_for(app)
+    jobs, leader = jobs_for(app)
     scheduler = build_scheduler(jobs, leader, app.config["IVR_CLOCK"], BlockingScheduler(timezone=LONDON))
     log.info("clock process started as %s", leader.holder)
     try:
         scheduler.start()
     finally:
         leader.release()
-
-
-def register(sub: Any, common: Any) -> None:
-    """`ivr clock`: run the jobs (the Procfile's clock process), or one job now with --once."""
-    p = sub.add_parser("clock", parents=[common], help="run the scheduled jobs (the Procfile's clock process)")
-    p.add_argument("--once", choices=("coverage", "purge", "watch"), help="run one job now and exit")
-    p.set_defaults(handler=_clock_command)
-
-
-def _clock_command(args: Any) -> int:
-    from ivr.app import create_app
-
-    # The clock process serves no webhooks, so it needs no auth token to check signatures.
-    settings: dict[str, Any] = {"IVR_RUN_CLOCK": False, "IVR_WEBHOOKS": False}
-    if args.config:
-        settings["IVR_CONFIG_DIR"] = args.config
-    app = create_app(settings)
-    if args.once is None:
-        run_forever(app)
-        return 0
-    jobs, _ = _jobs_for(app)
-    now = app.config["IVR_CLOCK"]()
-    work = {"coverage": jobs.check_coverage, "purge": jobs.purge, "watch": jobs.watch_routes}[args.once]
-    result = work(now)
-    print(result if not isinstance(result, list) else ("\n".join(result) or "ok"))
-    return 1 if args.once == "coverage" and result else 0

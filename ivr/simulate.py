@@ -20,7 +20,9 @@ from xml.etree import ElementTree
 
 from twilio.request_validator import RequestValidator
 
-from ivr.flow import CallFlow
+from ivr.app import create_app
+from ivr.core.errors import UnknownLine
+from ivr.core.flow import CallFlow
 
 BASE = "https://ivr.simulator.invalid"
 MAX_STEPS = 80
@@ -63,8 +65,6 @@ def simulate(
     database_url: str | None = None,
 ) -> Simulation:
     """Play one call to `line` at the frozen instant `at`."""
-    from ivr.app import create_app
-
     for status in dial_statuses:
         if status not in DIAL_STATUSES:
             raise ValueError(f"{status!r} is not a dial status ({', '.join(DIAL_STATUSES)})")
@@ -91,8 +91,6 @@ def simulate(
         logging.basicConfig(level=logging.WARNING)
         app = create_app(settings)
         if line not in app.extensions["ivr.live"].current().flows:
-            from ivr.errors import UnknownLine
-
             raise UnknownLine(line)
         flow = app.extensions["ivr.live"].current().flows[line]
         return Caller(flask_transport(app), token, flow, BASE, at, keys, caller, list(dial_statuses)).run()

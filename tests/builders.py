@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr import config
-from ivr.errors import ConfigError, Problem
-from ivr.model import ALL_WEEKDAYS, Closure, DayKind, Destination, Override, Rule, Schedule, Service
-from ivr.schedule import Router
+from ivr.core.errors import ConfigError, Problem
+from ivr.core.model import ALL_WEEKDAYS, Closure, DayKind, Destination, Override, Rule, Schedule, Service
+from ivr.core.schedule import Router
 
 LONDON = ZoneInfo("Europe/London")
 ANY_DAY = frozenset(DayKind)

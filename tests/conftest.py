@@ -19,7 +19,7 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
-from ivr.config import PROJECT_DIR
+from ivr.config.loader import PROJECT_DIR
 
 LONDON = ZoneInfo("Europe/London")
 TOKEN = "test-auth-token"

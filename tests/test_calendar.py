@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from ivr.calendar import Calendar
-from ivr.model import Closure, DayKind
+from ivr.core.calendar import Calendar
+from ivr.core.model import Closure, DayKind
 
 ORDINARY, BANK_HOLIDAY, CLOSURE = DayKind.ORDINARY, DayKind.BANK_HOLIDAY, DayKind.CLOSURE
 ENGLAND = Calendar("GB", "ENG")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ivr.cli import main
-from ivr.store import CallStore
+from ivr.records.store import CallStore
 from tests.conftest import Twilio
 
 CALLER = "+447911123456"

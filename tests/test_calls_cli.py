@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr import calls_cli, cli
-from ivr.calls_cli import tell
-from ivr.store import CallEvent, CallStore, CallStory, CallSummary
+from ivr import cli
+from ivr.cli import calls as calls_cli
+from ivr.records.store import CallEvent, CallStore, CallStory, CallSummary
+from ivr.records.story import tell
 from tests.pg import postgres_schema
 
 KEY = b"test-key"

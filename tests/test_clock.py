@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from ivr.alerts import Alerts
 from ivr.clock import DailyAt, Jobs, Leader, build_scheduler
-from ivr.live import LiveConfig
-from ivr.store import CallStore
+from ivr.config.live import LiveConfig
+from ivr.notify.alerts import Alerts
+from ivr.records.store import CallStore
 from tests.builders import shipped_copy
 from tests.conftest import LONDON, RecordingHttpClient, london
 
@@ -58,7 +58,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def alerts(http_client: RecordingHttpClient) -> Alerts:
-    from ivr.sms import TextSender
+    from ivr.notify.sms import TextSender
 
     return Alerts(TextSender("AC" + "2" * 32, "token", http_client), "+447911000001", "+441225000000")
 

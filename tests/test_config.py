@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ivr import config
-from ivr.model import DayKind
+from ivr.core.model import DayKind
 from tests.builders import (
     FLOW,
     GOOD_RULES,

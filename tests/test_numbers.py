@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.errors import IvrError
-from ivr.numbers import InvalidNumber, caller_number, display, mask, spoken, spoken_address, to_e164
+from ivr.core.errors import IvrError
+from ivr.core.numbers import InvalidNumber, caller_number, display, mask, spoken, spoken_address, to_e164
 
 # Every number on the two pages, as printed there, and its E.164 form.
 PAGE_NUMBERS = [

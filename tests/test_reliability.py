@@ -21,9 +21,9 @@ import pytest
 import requests
 
 from ivr import config
-from ivr.flow import CallFlow
+from ivr.core.flow import CallFlow
+from ivr.records.store import CallStore
 from ivr.simulate import Caller
-from ivr.store import CallStore
 from tests.builders import shipped_copy
 from tests.conftest import TOKEN, london
 from tests.pg import postgres_schema

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.errors import UnknownService
-from ivr.model import ALL_WEEKDAYS, Closure, DayKind, Decision, Override, Rule
-from ivr.schedule import Router, local_instant, parse_instant
+from ivr.core.errors import UnknownService
+from ivr.core.model import ALL_WEEKDAYS, Closure, DayKind, Decision, Override, Rule
+from ivr.core.schedule import Router, local_instant, parse_instant
 from tests.builders import (
     ANY_DAY,
     LONDON,

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import StatementError
 
-from ivr.store import LATEST, CallEvent, CallStore, StoreError, database_url, metadata, path
+from ivr.records.store import LATEST, CallEvent, CallStore, StoreError, database_url, metadata, path
 from tests.pg import postgres_schema
 
 KEY = b"test-key"

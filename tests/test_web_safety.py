@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ivr.app import StartupRefused, create_app
-from ivr.config import PROJECT_DIR
-from ivr.flow import CallFlow
+from ivr.config.loader import PROJECT_DIR
+from ivr.core.flow import CallFlow
 from ivr.web.security import is_signed
 from tests.builders import shipped_copy
 from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
@@ -122,7 +122,7 @@ def test_when_routing_itself_fails_the_static_list_is_dialled(twilio: Twilio, mo
 
 def test_fallback_url_serves_the_static_answer(twilio: Twilio, monkeypatch: pytest.MonkeyPatch) -> None:
     """/voice/fallback answers without touching the schedule."""
-    from ivr import schedule
+    from ivr.core import schedule
 
     def untouchable(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the fallback must not route")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ivr import config
-from ivr.flow import ROUNDS
+from ivr.core.flow import ROUNDS
 from tests.conftest import FrozenClock, Twilio, london
 
 OFFICE = "2027-03-03T11:00"  # a Wednesday

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from ivr.calls_cli import tell
-from ivr.schedule import local_instant
+from ivr.core.schedule import local_instant
+from ivr.records.story import tell
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 

@@ -12,10 +12,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from ivr import twiml
-from ivr.flow import CallFlow, Reply, Where, sms_text, static_fallback
-from ivr.live import Snapshot
-from ivr.numbers import caller_number, mask
+from ivr.config.live import Snapshot
+from ivr.core.flow import CallFlow, Reply, Where, sms_text, static_fallback
+from ivr.core.numbers import caller_number, mask
+from ivr.web import twiml
 from ivr.web.health import count
 from ivr.web.security import base_url, is_signed
 

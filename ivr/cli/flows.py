@@ -6,10 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from ivr import twiml
-from ivr.cli import emit, load_config, parse_time
-from ivr.flow import static_fallback
+from ivr.cli.common import emit, load_config, parse_time
+from ivr.core.flow import static_fallback
 from ivr.simulate import simulate
+from ivr.web import twiml
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

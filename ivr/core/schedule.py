@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ivr.calendar import Calendar, DayPattern
-from ivr.errors import UnknownService
-from ivr.model import MINUTES_PER_DAY, DayKind, Decision, Interval, Override, Rule, Schedule, Service
+from ivr.core.calendar import Calendar, DayPattern
+from ivr.core.errors import UnknownService
+from ivr.core.model import MINUTES_PER_DAY, DayKind, Decision, Interval, Override, Rule, Schedule, Service
 
 LOOKAHEAD_DAYS = 400  # how far `until` looks for the next change before answering None
 _FOREVER = float("inf")

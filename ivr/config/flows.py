@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ivr import yamlfile
-from ivr.fields import Reader
-from ivr.model import Flow, Keys, Menu, Option, Schedule, Service, Shortcut
-from ivr.numbers import InvalidNumber, to_e164
+from ivr.config import yamlfile
+from ivr.config.fields import Reader
+from ivr.core.model import Flow, Keys, Menu, Option, Schedule, Service, Shortcut
+from ivr.core.numbers import InvalidNumber, to_e164
 
 # -- flows -------------------------------------------------------------------------------------
 

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ivr.model import Decision, Destination, Line, Menu, Option, Schedule
-from ivr.numbers import display, spoken, spoken_address
-from ivr.schedule import Router
-from ivr.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
+from ivr.core.model import Decision, Destination, Line, Menu, Option, Schedule
+from ivr.core.numbers import display, spoken, spoken_address
+from ivr.core.schedule import Router
+from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 DIAL_TIMEOUT = 25  # seconds a team's phone rings before the next in the chain is tried
 SCREEN_TIMEOUT = 8  # seconds the answerer has to press 1

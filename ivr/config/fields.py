@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ivr import yamlfile
-from ivr.errors import Problem
+from ivr.config import yamlfile
+from ivr.core.errors import Problem
 
 KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 

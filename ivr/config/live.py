@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr import config as config_module
-from ivr.errors import ConfigError
-from ivr.flow import CallFlow
+from ivr.config import loader as config_module
+from ivr.core.errors import ConfigError
+from ivr.core.flow import CallFlow
 
 log = logging.getLogger(__name__)
 

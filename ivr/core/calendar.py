@@ -7,7 +7,7 @@ from datetime import date
 
 import holidays
 
-from ivr.model import MINUTES_PER_DAY, Closure, DayKind
+from ivr.core.model import MINUTES_PER_DAY, Closure, DayKind
 
 # A day's kinds as contiguous runs of local minutes: ((start, end, kind), ...) covering 0..1440.
 DayPattern = tuple[tuple[int, int, DayKind], ...]

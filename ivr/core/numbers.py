@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from ivr.errors import IvrError
+from ivr.core.errors import IvrError
 
 REGION = "GB"
 _DIGIT_WORDS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split()))

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ivr.errors import ConfigError, Problem, UnknownLine
-from ivr.fields import read_file, show
-from ivr.flow_file import read_flow
-from ivr.model import Line, Schedule
-from ivr.schedule import Router
-from ivr.schedule_file import read_schedule
+from ivr.config.fields import read_file, show
+from ivr.config.flows import read_flow
+from ivr.config.schedules import read_schedule
+from ivr.core.errors import ConfigError, Problem, UnknownLine
+from ivr.core.model import Line, Schedule
+from ivr.core.schedule import Router
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 COVERAGE_DAYS = 400  # an always-open service must have no gap this far ahead
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ivr.errors import ConfigError
-from ivr.sms import TextSender
+from ivr.core.errors import ConfigError
+from ivr.notify.sms import TextSender
 
 log = logging.getLogger("ivr.alerts")
 _SMS_LIMIT = 600  # characters; a text is for a person's phone, the log has the rest

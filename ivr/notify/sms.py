@@ -8,7 +8,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
-from ivr.numbers import mask
+from ivr.core.numbers import mask
 
 log = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from ivr.errors import IvrError
-from ivr.numbers import caller_number
+from ivr.core.errors import IvrError
+from ivr.core.numbers import caller_number
 
 
 class UtcDateTime(TypeDecorator[datetime]):

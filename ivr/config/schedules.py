@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ivr import yamlfile
-from ivr.fields import KEY, Reader, join
-from ivr.model import (
+from ivr.config import yamlfile
+from ivr.config.fields import KEY, Reader, join
+from ivr.core.model import (
     ALL_WEEKDAYS,
     MINUTES_PER_DAY,
     WEEKDAY_NAMES,
@@ -21,8 +21,8 @@ from ivr.model import (
     Schedule,
     Service,
 )
-from ivr.numbers import InvalidNumber, to_e164
-from ivr.schedule import parse_instant
+from ivr.core.numbers import InvalidNumber, to_e164
+from ivr.core.schedule import parse_instant
 
 FURTHER_NOTICE = "further notice"
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")

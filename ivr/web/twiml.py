@@ -8,7 +8,7 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
+from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 STATUS_PATH = "/voice/status"
 # Characters XML 1.0 cannot carry; text that reaches a caller must never break the document.
