@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 
 from ivr import clock
-from ivr import config as config_module
 from ivr.config.live import LiveConfig
 from ivr.core.errors import ConfigError, IvrError
 from ivr.core.flow import static_fallback
@@ -20,9 +17,9 @@ from ivr.notify.alerts import Alerts
 from ivr.notify.sms import TextSender
 from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
+from ivr.services import Services, SettingError, Settings, london_now
 from ivr.web import admin, health, twiml, voice
 
-LONDON = ZoneInfo("Europe/London")
 log = logging.getLogger(__name__)
 
 
@@ -30,94 +27,72 @@ class StartupRefused(IvrError, RuntimeError):
     """The app will not serve calls in this configuration."""
 
 
-def london_now() -> datetime:
-    return datetime.now(LONDON)
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The web app. `test_config` replaces settings from the environment, variable by variable.
 
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def settings_from_env() -> dict[str, Any]:
-    """The app's settings from the environment (see README: Environment)."""
-    return {
-        "IVR_ENV": os.environ.get("IVR_ENV", "production"),
-        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
-        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
-        "IVR_PUBLIC_URL": os.environ.get("IVR_PUBLIC_URL", ""),
-        "IVR_CONFIG_DIR": str(config_module.default_config_dir()),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
-        "IVR_DEFAULT_LINE": os.environ.get("IVR_DEFAULT_LINE", ""),
-        "IVR_KEEP_CALLER_NUMBERS": _env_flag("IVR_KEEP_CALLER_NUMBERS"),
-        "IVR_RELOAD_SECONDS": float(os.environ.get("IVR_RELOAD_SECONDS", "2")),
-        "IVR_RUN_CLOCK": _env_flag("IVR_RUN_CLOCK"),
-        "IVR_ALERT_NUMBER": os.environ.get("IVR_ALERT_NUMBER", ""),
-        "IVR_ALERT_FROM": os.environ.get("IVR_ALERT_FROM", ""),
-        "IVR_RETENTION_DAYS": int(os.environ.get("IVR_RETENTION_DAYS", "400")),
-        "IVR_CLOCK": london_now,
-        "IVR_SIMULATED": False,
-        "IVR_TWILIO_HTTP_CLIENT": None,
-        "IVR_WEBHOOKS": True,
-        "IVR_ADMIN_PASSWORD": os.environ.get("IVR_ADMIN_PASSWORD", ""),
-    }
-
-
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The web app. `test_config` replaces settings from the environment, key by key."""
-    instance = (test_config or {}).get("IVR_INSTANCE_PATH") or os.environ.get("IVR_INSTANCE_PATH")
-    app = Flask(__name__, instance_path=str(instance or config_module.PROJECT_DIR / "instance"))
-    app.config.from_mapping(settings_from_env())
-    if test_config:
-        app.config.update(test_config)
+    Besides the variables, a test may pass `IVR_CLOCK` (a callable giving the instant now) and
+    `IVR_TWILIO_HTTP_CLIENT` (a stand-in for twilio's HTTP client).
+    """
+    overrides = dict(test_config or {})
+    try:
+        settings = Settings.from_mapping(overrides, Settings.from_env())
+    except SettingError as exc:
+        raise StartupRefused(str(exc)) from exc
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # twilio's HTTP client logs request parameters, which include callers' numbers.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    if app.config["IVR_WEBHOOKS"]:
-        _check_mode(app)
+    if settings.webhooks:
+        _check_mode(settings)
 
-    texts = TextSender(app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"], app.config["IVR_TWILIO_HTTP_CLIENT"])
-    app.extensions["ivr.texts"] = texts
-    app.extensions["ivr.alerts"] = Alerts(texts, app.config["IVR_ALERT_NUMBER"], app.config["IVR_ALERT_FROM"])
+    texts = TextSender(settings.account_sid, settings.auth_token, overrides.get("IVR_TWILIO_HTTP_CLIENT"))
+    alerts = Alerts(texts, settings.alert_number, settings.alert_from)
     store = CallStore(
-        app.config["DATABASE_URL"], instance_path=Path(app.instance_path), keep_numbers=app.config["IVR_KEEP_CALLER_NUMBERS"]
+        settings.database_url,
+        instance_path=Path(app.instance_path),
+        hash_key=settings.hash_key.encode() or None,
+        keep_numbers=settings.keep_caller_numbers,
     )
     store.upgrade()
-    app.extensions["ivr.store"] = store
-    app.extensions["ivr.recorder"] = Recorder(store, simulated=app.config["IVR_SIMULATED"])
-
-    def refused(exc: ConfigError) -> None:
-        app.extensions["ivr.alerts"].config_refused(exc)
-
     try:
-        live = LiveConfig(Path(app.config["IVR_CONFIG_DIR"]), app.config["IVR_RELOAD_SECONDS"], on_refused=refused)
+        live = LiveConfig(settings.config_dir, settings.reload_seconds, on_refused=alerts.config_refused)
     except ConfigError as exc:
-        raise StartupRefused(f"the configuration in {app.config['IVR_CONFIG_DIR']} is invalid:\n{exc}") from exc
-    app.extensions["ivr.live"] = live
+        raise StartupRefused(f"the configuration in {settings.config_dir} is invalid:\n{exc}") from exc
     snapshot = live.current()
-    default = app.config["IVR_DEFAULT_LINE"] or sorted(snapshot.flows)[0]
+    default = settings.default_line or sorted(snapshot.flows)[0]
     if default not in snapshot.flows:
         raise StartupRefused(f"IVR_DEFAULT_LINE {default!r} is not a configured line")
-    app.config["IVR_DEFAULT_LINE"] = default
+    if default != settings.default_line:
+        settings = Settings.from_mapping({"IVR_DEFAULT_LINE": default}, settings)
     # The answer of last resort, built while everything is known to work.
     flow = snapshot.flows[default]
-    app.extensions["ivr.static_twiml"] = twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language)
+    services = Services(
+        settings=settings,
+        live=live,
+        store=store,
+        recorder=Recorder(store, simulated=settings.simulated),
+        texts=texts,
+        alerts=alerts,
+        clock=overrides.get("IVR_CLOCK") or london_now,
+        static_twiml=twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language),
+    )
+    services.install(app)
 
-    if app.config["IVR_WEBHOOKS"]:
+    if settings.webhooks:
         voice.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
-    if app.config["IVR_RUN_CLOCK"]:
-        clock.start_in_app(app)
+    if settings.run_clock:
+        clock.start_in_app(services)
     return app
 
 
-def _check_mode(app: Flask) -> None:
-    mode = app.config["IVR_ENV"]
-    if mode not in ("development", "production"):
-        raise StartupRefused(f"IVR_ENV must be 'development' or 'production', not {mode!r}")
-    if app.config["TWILIO_AUTH_TOKEN"]:
+def _check_mode(settings: Settings) -> None:
+    if settings.env not in ("development", "production"):
+        raise StartupRefused(f"IVR_ENV must be 'development' or 'production', not {settings.env!r}")
+    if settings.auth_token:
         return
-    if mode == "production":
+    if settings.env == "production":
         raise StartupRefused("TWILIO_AUTH_TOKEN is not set: production mode will not serve unsigned webhooks")
     banner = "DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked. Never expose this to the internet."
     log.warning("*" * len(banner))

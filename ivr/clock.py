@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ivr.config.live import LiveConfig
 from ivr.core.schedule import local_instant
 from ivr.notify.alerts import Alerts
+from ivr.services import Services
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -190,27 +191,26 @@ def build_scheduler(
     return scheduler
 
 
-def jobs_for(app: Any) -> tuple[Jobs, Leader]:
-    jobs = Jobs(
-        app.extensions["ivr.live"], app.extensions["ivr.store"], app.extensions["ivr.alerts"], app.config["IVR_RETENTION_DAYS"]
-    )
-    return jobs, Leader(app.extensions["ivr.store"])
+def jobs_for(services: Services) -> tuple[Jobs, Leader]:
+    """The clock's jobs over a process's services, and who leads them."""
+    jobs = Jobs(services.live, services.store, services.alerts, services.settings.retention_days)
+    return jobs, Leader(services.store)
 
 
-def start_in_app(app: Any) -> BaseScheduler:
+def start_in_app(services: Services) -> BaseScheduler:
     """The clock inside a web process (`make run`); with several workers only the leader works."""
-    jobs, leader = jobs_for(app)
-    scheduler = build_scheduler(jobs, leader, app.config["IVR_CLOCK"])
+    jobs, leader = jobs_for(services)
+    scheduler = build_scheduler(jobs, leader, services.clock)
     scheduler.start()
-    app.extensions["ivr.clock"] = scheduler
+    services.scheduler = scheduler
     log.info("clock started in the web process")
     return scheduler
 
 
-def run_forever(app: Any) -> None:
+def run_forever(services: Services) -> None:
     """The `clock` process of the Procfile."""
-    jobs, leader = jobs_for(app)
-    scheduler = build_scheduler(jobs, leader, app.config["IVR_CLOCK"], BlockingScheduler(timezone=LONDON))
+    jobs, leader = jobs_for(services)
+    scheduler = build_scheduler(jobs, leader, services.clock, BlockingScheduler(timezone=LONDON))
     log.info("clock process started as %s", leader.holder)
     try:
         scheduler.start()

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from ivr.app import create_app
 from ivr.core.errors import UnknownLine
 from ivr.core.flow import CallFlow
+from ivr.services import services_of
 
 BASE = "https://ivr.simulator.invalid"
 MAX_STEPS = 80
@@ -90,9 +91,9 @@ def simulate(
             settings["DATABASE_URL"] = database_url
         logging.basicConfig(level=logging.WARNING)
         app = create_app(settings)
-        if line not in app.extensions["ivr.live"].current().flows:
+        if line not in services_of(app).live.current().flows:
             raise UnknownLine(line)
-        flow = app.extensions["ivr.live"].current().flows[line]
+        flow = services_of(app).live.current().flows[line]
         return Caller(flask_transport(app), token, flow, BASE, at, keys, caller, list(dial_statuses)).run()
 
 

@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ivr.app",),
     ("ivr.clock",),
     ("ivr.web",),
+    ("ivr.services",),
     ("ivr.config", "ivr.records", "ivr.notify"),
     ("ivr.core",),
 )

@@ -11,6 +11,7 @@ import pytest
 
 from ivr.cli import main
 from ivr.records.store import CallStore
+from ivr.services import services_of
 from tests.conftest import Twilio
 
 CALLER = "+447911123456"
@@ -53,8 +54,8 @@ def test_webhooks_record_the_call_and_its_decisions(twilio: Twilio, app: Any) ->
     dial = twilio.press(menu, "1")
     twilio.accept(dial)
     twilio.dial_result(dial, "completed", DialCallDuration="75")
-    story = app.extensions["ivr.store"].story(twilio.params["CallSid"])
-    digest = app.extensions["ivr.live"].current().config.digest
+    story = services_of(app).store.story(twilio.params["CallSid"])
+    digest = services_of(app).live.current().config.digest
     assert story.call.line == "wiltshire" and story.call.config_digest == digest and story.call.outcome == "connected"
     kinds = [e.kind for e in story.events]
     assert kinds == ["menu", "key", "route", "screen", "dial", "end"]
@@ -77,7 +78,7 @@ def test_status_callbacks_are_recorded_once_under_the_callers_call(twilio: Twili
     for status in ("ringing", "no-answer", "no-answer"):  # the last is Twilio retrying
         assert twilio.post("/voice/status", CallStatus=status, **leg).status == 200
     twilio.post("/voice/status", CallStatus="completed", CallDuration="40")
-    story = app.extensions["ivr.store"].story(parent)
+    story = services_of(app).store.story(parent)
     statuses = [e.detail["status"] for e in story.events if e.kind == "status"]
     assert statuses == ["ringing", "no-answer"]
     assert story.call.outcome == "completed" and story.call.ended_at is not None

@@ -14,6 +14,7 @@ from ivr.clock import DailyAt, Jobs, Leader, build_scheduler
 from ivr.config.live import LiveConfig
 from ivr.notify.alerts import Alerts
 from ivr.records.store import CallStore
+from ivr.services import services_of
 from tests.builders import shipped_copy
 from tests.conftest import LONDON, RecordingHttpClient, london
 
@@ -183,7 +184,7 @@ def test_make_run_hosts_the_clock_in_the_web_process(settings: dict[str, Any]) -
     from ivr.app import create_app
 
     app = create_app({**settings, "IVR_RUN_CLOCK": True})
-    scheduler = app.extensions["ivr.clock"]
+    scheduler = services_of(app).scheduler
     try:
         assert scheduler.running
         assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}

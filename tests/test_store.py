@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import StatementError
 
+from ivr.cli.calls import open_store
 from ivr.records.store import LATEST, CallEvent, CallStore, StoreError, database_url, metadata, path
 from tests.pg import postgres_schema
 
@@ -475,9 +476,11 @@ def test_hash_key_is_made_once_per_instance_folder(tmp_path: Path, monkeypatch: 
 
 
 def test_hash_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """IVR_HASH_KEY is used when no key is given, and no key file is made; a given key wins over it."""
+    """IVR_HASH_KEY keys the store the commands open, and no key file is made; a given key is used as given."""
     monkeypatch.setenv("IVR_HASH_KEY", "from-the-environment")
-    assert CallStore(None, instance_path=tmp_path).caller_hash(CALLER) == expected_hash(CALLER, b"from-the-environment")
+    monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert open_store().caller_hash(CALLER) == expected_hash(CALLER, b"from-the-environment")
     assert CallStore(None, instance_path=tmp_path, hash_key=KEY).caller_hash(CALLER) == expected_hash(CALLER)
     assert not (tmp_path / "hash.key").exists()
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ivr.app import StartupRefused, create_app
 from ivr.config.loader import PROJECT_DIR
 from ivr.core.flow import CallFlow
+from ivr.services import services_of
 from ivr.web.security import is_signed
 from tests.builders import shipped_copy
 from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
@@ -147,12 +148,12 @@ def test_broken_config_reload_keeps_the_last_good_one(settings: dict[str, Any], 
     shipped_copy(config_dir)
     app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
     caller = Twilio(app.test_client())
-    digest = app.extensions["ivr.live"].current().config.digest
+    digest = services_of(app).live.current().config.digest
     schedule = config_dir / "schedules" / "wiltshire.yaml"
     schedule.write_text(schedule.read_text().replace('time: "08:45-17:00"', 'time: "08:45-17:0"', 1))
     answer = caller.press(caller.post("/voice/wiltshire"), "1")
     assert answer.dialled() == ["+443004560108"]
-    live = app.extensions["ivr.live"]
+    live = services_of(app).live
     assert live.refused is not None and "wiltshire.yaml" in str(live.refused)
     assert live.current().config.digest == digest
     health = app.test_client().get("/healthz").get_json()
@@ -233,7 +234,7 @@ def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_
     )
     answer = caller.press(caller.post("/voice/hampshire"), "1")
     assert answer.dialled() == ["+443005551373"]
-    assert app.extensions["ivr.live"].refused is None
+    assert services_of(app).live.refused is None
 
 
 @pytest.mark.parametrize("path", ["/voice/wiltshire/no/such/step", "/voice/wiltshire/menu", "/voice/a/b/c/d/e"])

@@ -8,6 +8,7 @@ import pytest
 
 from ivr import config
 from ivr.core.flow import ROUNDS
+from ivr.services import services_of
 from tests.conftest import FrozenClock, Twilio, london
 
 OFFICE = "2027-03-03T11:00"  # a Wednesday
@@ -41,7 +42,7 @@ def test_greeting_then_warning_then_urgent_option_within_15_seconds(twilio: Twil
 def test_voice_picks_the_line_by_called_number(twilio: Twilio, app: Any) -> None:
     """POST /voice chooses the line whose flow lists the called number, else the default line."""
     assert "Wiltshire" in twilio.post("/voice", To="+441111111111").says()[0]
-    flow = app.extensions["ivr.live"].current().flows["hampshire"]
+    flow = services_of(app).live.current().flows["hampshire"]
     object.__setattr__(flow.flow, "numbers", ("+441962000000",))
     assert "Hampshire" in twilio.post("/voice", To="+441962000000").says()[0]
 

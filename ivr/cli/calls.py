@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.cli.common import LONDON, parse_time
-from ivr.config.loader import PROJECT_DIR
 from ivr.core.errors import IvrError
 from ivr.records.store import LATEST, CallStore, StoreError
 from ivr.records.story import call_json, listing, tell
+from ivr.services import Settings
 
 
 class UnknownCall(IvrError, LookupError):
@@ -29,8 +27,8 @@ class UnknownCall(IvrError, LookupError):
 
 def open_store() -> CallStore:
     """The store the app uses: DATABASE_URL, else SQLite in the instance folder (IVR_INSTANCE_PATH)."""
-    instance = Path(os.environ.get("IVR_INSTANCE_PATH") or PROJECT_DIR / "instance")
-    return CallStore(os.environ.get("DATABASE_URL") or None, instance_path=instance)
+    settings = Settings.from_env()
+    return CallStore(settings.database_url, instance_path=settings.instance_path, hash_key=settings.hash_key.encode() or None)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

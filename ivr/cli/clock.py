@@ -6,6 +6,7 @@ from typing import Any
 
 from ivr.app import create_app
 from ivr.clock import jobs_for, run_forever
+from ivr.services import services_of
 
 
 def register(sub: Any, common: Any) -> None:
@@ -20,12 +21,12 @@ def _clock_command(args: Any) -> int:
     settings: dict[str, Any] = {"IVR_RUN_CLOCK": False, "IVR_WEBHOOKS": False}
     if args.config:
         settings["IVR_CONFIG_DIR"] = args.config
-    app = create_app(settings)
+    services = services_of(create_app(settings))
     if args.once is None:
-        run_forever(app)
+        run_forever(services)
         return 0
-    jobs, _ = jobs_for(app)
-    now = app.config["IVR_CLOCK"]()
+    jobs, _ = jobs_for(services)
+    now = services.clock()
     work = {"coverage": jobs.check_coverage, "purge": jobs.purge, "watch": jobs.watch_routes}[args.once]
     result = work(now)
     print(result if not isinstance(result, list) else ("\n".join(result) or "ok"))

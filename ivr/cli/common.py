@@ -12,6 +12,7 @@ from ivr import config as config_module
 from ivr.core.errors import IvrError
 from ivr.core.model import Decision, Interval
 from ivr.core.schedule import local_instant, parse_instant
+from ivr.services import Settings
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -21,7 +22,8 @@ class UsageError(IvrError, ValueError):
 
 
 def load_config(args: argparse.Namespace, prove_coverage: bool = True) -> config_module.Config:
-    return config_module.load(args.config, prove_coverage=prove_coverage)
+    """The configuration in --config, else in the folder the settings name (IVR_CONFIG_DIR)."""
+    return config_module.load(args.config or Settings.from_env().config_dir, prove_coverage=prove_coverage)
 
 
 def parse_time(text: str, tz: Any) -> datetime:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,11 +22,6 @@ from ivr.core.schedule import Router
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 COVERAGE_DAYS = 400  # an always-open service must have no gap this far ahead
-
-
-def default_config_dir() -> Path:
-    """`IVR_CONFIG_DIR`, else the project's own folder (which holds flows/ and schedules/)."""
-    return Path(os.environ.get("IVR_CONFIG_DIR") or PROJECT_DIR)
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ def load(directory: Path | str | None = None, now: datetime | None = None, prove
 
     `prove_coverage=False` skips only the gap check, for `ivr coverage`, which reports gaps itself.
     """
-    base = Path(directory) if directory else default_config_dir()
+    base = Path(directory) if directory else PROJECT_DIR
     now = now or datetime.now(ZoneInfo("Europe/London"))
     problems: list[Problem] = []
     warnings: list[str] = []

@@ -10,10 +10,16 @@ log = logging.getLogger(__name__)
 
 
 class CallLike(Protocol):
-    sid: str
-    caller: str | None
-    called: str
-    now: datetime
+    """What the recorder needs to know of a call (read-only)."""
+
+    @property
+    def sid(self) -> str: ...
+    @property
+    def caller(self) -> str | None: ...
+    @property
+    def called(self) -> str: ...
+    @property
+    def now(self) -> datetime: ...
 
 
 class Recorder:

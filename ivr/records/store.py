@@ -485,10 +485,7 @@ def _switch_to_wal(cursor: Any) -> None:
 
 
 def _hash_key(instance_path: Path) -> bytes:
-    """IVR_HASH_KEY, else a key made once per instance folder (mode 0600) and shared by every worker."""
-    configured = os.environ.get("IVR_HASH_KEY")
-    if configured:
-        return configured.encode()
+    """A key made once per instance folder (mode 0600) and shared by every worker."""
     instance_path.mkdir(parents=True, exist_ok=True)
     path = instance_path / "hash.key"
     if not path.exists():

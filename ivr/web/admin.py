@@ -6,19 +6,20 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from ivr.core.schedule import local_instant
 from ivr.records.story import tell
+from ivr.services import current
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 
 @bp.before_request
 def _authorised() -> Response | None:
-    password = current_app.config.get("IVR_ADMIN_PASSWORD", "")
+    password = current().settings.admin_password
     if not password:
-        if current_app.config["IVR_ENV"] == "development":
+        if current().settings.development:
             return None  # development mode is announced at start
         abort(404)  # no password set: no admin pages in production
     auth = request.authorization
@@ -31,9 +32,9 @@ def _authorised() -> Response | None:
 @bp.get("/")
 def overview() -> str:
     """What is live now, for every line."""
-    live = current_app.extensions["ivr.live"]
+    live = current().live
     snapshot = live.current()
-    now = current_app.config["IVR_CLOCK"]()
+    now = current().clock()
     lines = []
     for key, router in sorted(snapshot.config.routers.items()):
         day = now.astimezone(router.tz).date()
@@ -57,7 +58,7 @@ def overview() -> str:
                 "closures": router.schedule.closures,
             }
         )
-    calls = current_app.extensions["ivr.store"].calls(limit=25)
+    calls = current().store.calls(limit=25)
     return render_template(
         "admin/overview.html",
         now=now,
@@ -72,7 +73,7 @@ def overview() -> str:
 @bp.get("/calls/<sid>")
 def call(sid: str) -> str:
     """One call's story in plain words."""
-    story = current_app.extensions["ivr.store"].story(sid)
+    story = current().store.story(sid)
     if story is None:
         abort(404)
     return render_template("admin/call.html", story=story, lines=tell(story))

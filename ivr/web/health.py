@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
+
+from ivr.services import current
 
 bp = Blueprint("health", __name__)
 _counts: Counter[str] = Counter()
@@ -21,7 +23,7 @@ def count(name: str) -> None:
 @bp.get("/healthz")
 def healthz() -> Response:
     """200 while a valid configuration is live; says if a newer one was refused."""
-    live = current_app.extensions["ivr.live"]
+    live = current().live
     snapshot = live.current()
     refused = live.refused
     return jsonify(
@@ -35,7 +37,7 @@ def healthz() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text format."""
-    live = current_app.extensions["ivr.live"]
+    live = current().live
     snapshot = live.current()
     lines = [
         "# TYPE ivr_configuration_info gauge",

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config.live import Snapshot
 from ivr.core.flow import CallFlow, Reply, Where, sms_text, static_fallback
 from ivr.core.numbers import caller_number, mask
+from ivr.services import current
 from ivr.web import twiml
 from ivr.web.health import count
 from ivr.web.security import base_url, is_signed
@@ -35,8 +36,8 @@ def init_app(app: Flask) -> None:
             return error
         if error.code == 413:  # too big to read, so its signature cannot be checked; not Twilio's
             return Response("Forbidden", status=403)
-        token = current_app.config.get("TWILIO_AUTH_TOKEN")
-        if token and not is_signed(request, token, current_app.config.get("IVR_PUBLIC_URL", "")):
+        token = current().settings.auth_token
+        if token and not is_signed(request, token, current().settings.public_url):
             return Response("Forbidden", status=403)
         log.warning("%s for %s; answering with the safe route", error.code, request.path)
         count("safe_answer")
@@ -46,10 +47,10 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def _check_signature() -> None:
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    token = current().settings.auth_token
     if not token:
         return  # development mode, announced loudly at start
-    if not is_signed(request, token, current_app.config.get("IVR_PUBLIC_URL", "")):
+    if not is_signed(request, token, current().settings.public_url):
         log.warning("403 for %s: missing or wrong X-Twilio-Signature", request.path)
         count("forbidden")
         abort(403)
@@ -73,12 +74,12 @@ def _call() -> Call:
         caller=caller_number(form.get("From", "")[:32]),
         called=form.get("To", "")[:32],
         step=_int(request.args.get("n"), 0, 0, 10_000),
-        now=current_app.config["IVR_CLOCK"](),
+        now=current().clock(),
     )
 
 
 def _snapshot() -> Snapshot:
-    snapshot: Snapshot = current_app.extensions["ivr.live"].current()
+    snapshot: Snapshot = current().live.current()
     return snapshot
 
 
@@ -90,7 +91,7 @@ def _flow_for(snapshot: Snapshot, line: str | None) -> CallFlow:
     if by_number is not None:
         return snapshot.flows[by_number.key]
     # The default line may have gone from a reloaded configuration; any line beats no answer.
-    return snapshot.flows.get(current_app.config.get("IVR_DEFAULT_LINE", "")) or snapshot.flows[min(snapshot.flows)]
+    return snapshot.flows.get(current().settings.default_line) or snapshot.flows[min(snapshot.flows)]
 
 
 def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
@@ -135,25 +136,25 @@ def _safe_reply(flow: CallFlow | None, call: Call | None) -> tuple[Reply, CallFl
 def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply) -> Response:
     try:
         if flow is None or not reply.verbs:
-            body = current_app.extensions["ivr.static_twiml"]
+            body = current().static_twiml
         else:
             body = twiml.render(
                 reply.verbs,
                 flow.flow.voice,
                 flow.flow.language,
-                base_url(request, current_app.config.get("IVR_PUBLIC_URL", "")),
+                base_url(request, current().settings.public_url),
                 (call.step if call else 0) + 1,
             )
     except Exception:  # noqa: BLE001
         log.exception("rendering TwiML failed; answering with the static list")
-        body = current_app.extensions["ivr.static_twiml"]
+        body = current().static_twiml
     return Response(body, status=200, mimetype="text/xml")
 
 
 def _record(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
     if call is None or not call.sid or flow is None:
         return
-    recorder = current_app.extensions.get("ivr.recorder")
+    recorder = current().recorder
     if recorder is not None:
         recorder.record(flow.line.key, call, reply.events, f"{call.step}:{request.path}")
 
@@ -166,7 +167,7 @@ def _record(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
 @webhook
 def answer(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
     """A new call."""
-    recorder = current_app.extensions.get("ivr.recorder")
+    recorder = current().recorder
     if recorder is not None and call.sid:
         recorder.started(flow.line.key, call, snapshot.config.digest)
     log.info("call %s to %s from %s", call.sid, flow.line.key, mask(call.caller or "anonymous"))
@@ -204,7 +205,7 @@ def connect(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Rep
 @webhook
 def dialled(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply:
     attempt = _int(request.args.get("attempt"), 1, 1, 1000)
-    recorder = current_app.extensions.get("ivr.recorder")
+    recorder = current().recorder
     accepted = recorder.accepted(call.sid, attempt) if recorder is not None else None
     known = flow.line.schedule.destinations
     tried = tuple(k for k in request.args.get("tried", "").split(",") if k in known)
@@ -247,9 +248,9 @@ def details(flow: CallFlow, call: Call, snapshot: Snapshot, destination: str) ->
     digits = request.form.get("Digits", "")
     sent = None
     if digits == "1":
-        sender = current_app.extensions["ivr.texts"]
+        sender = current().texts
         twilio_number = request.form.get("To", "")
-        sent = bool(call.caller) and sender.send(call.caller, twilio_number, sms_text(flow.line, dest))
+        sent = call.caller is not None and sender.send(call.caller, twilio_number, sms_text(flow.line, dest))
         reply = flow.details_input(dest, digits, sent)
         return Reply(reply.verbs, [("sms", {"to_masked": mask(call.caller or ""), "sent": sent, "destination": dest.key})])
     return flow.details_input(dest, digits, sent)
@@ -283,7 +284,7 @@ def screened(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
         request.form.get("Digits", ""),
         _int(request.args.get("try"), 1, 1, 2),
     )
-    recorder = current_app.extensions.get("ivr.recorder")
+    recorder = current().recorder
     if recorder is not None and parent:
         accepted = any(kind == "screen" and detail.get("accepted") for kind, detail in reply.events)
         if accepted:
@@ -306,14 +307,14 @@ def status() -> Response:
     """Twilio's status callback, for the caller's call and for each dialled leg."""
     try:
         form = request.form
-        recorder = current_app.extensions.get("ivr.recorder")
+        recorder = current().recorder
         if recorder is not None and form.get("CallSid"):
             recorder.status(
                 form.get("ParentCallSid", "")[:64],
                 form.get("CallSid", "")[:64],
                 form.get("CallStatus", "")[:32],
                 form.get("CallDuration", form.get("DialCallDuration", ""))[:16],
-                current_app.config["IVR_CLOCK"](),
+                current().clock(),
             )
     except Exception:  # noqa: BLE001 - a status callback must not fail loudly to Twilio
         log.exception("status callback could not be recorded")
@@ -332,7 +333,7 @@ def fallback() -> Response:
         body = twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language)
     except Exception:  # noqa: BLE001
         log.exception("fallback answer failed; answering with the static list")
-        body = current_app.extensions["ivr.static_twiml"]
+        body = current().static_twiml
     return Response(body, status=200, mimetype="text/xml")
 
 

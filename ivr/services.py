@@ -1,0 +1,165 @@
+"""The app's settings, read from the environment in one place, and the services a process runs on.
+
+`Settings` holds plain values only (text, numbers, flags, paths); `Services` holds the objects
+built from them once per process, which the web handlers, the clock and the commands use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+from ivr.config.live import LiveConfig
+from ivr.config.loader import PROJECT_DIR
+from ivr.core.errors import IvrError
+from ivr.notify.alerts import Alerts
+from ivr.notify.sms import TextSender
+from ivr.records.recorder import Recorder
+from ivr.records.store import CallStore
+
+LONDON = ZoneInfo("Europe/London")
+_EXTENSION = "ivr"
+
+
+class SettingError(IvrError, ValueError):
+    """An environment variable whose value cannot be used."""
+
+    def __init__(self, name: str, value: object, wanted: str) -> None:
+        super().__init__(f"{name}={value!r} is not {wanted}")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the router; each field is read from the variable named in `_VARIABLES` (see README)."""
+
+    env: str = "production"
+    auth_token: str = ""
+    account_sid: str = ""
+    public_url: str = ""
+    config_dir: Path = PROJECT_DIR
+    instance_path: Path = PROJECT_DIR / "instance"
+    database_url: str | None = None
+    default_line: str = ""
+    keep_caller_numbers: bool = False
+    hash_key: str = ""
+    reload_seconds: float = 2.0
+    run_clock: bool = False
+    alert_number: str = ""
+    alert_from: str = ""
+    retention_days: int = 400
+    admin_password: str = ""
+    simulated: bool = False  # calls are played by `ivr simulate`, and marked so in the records
+    webhooks: bool = True  # False in the clock process, which answers no calls
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from the environment (`os.environ` by default); unset variables keep their defaults."""
+        return cls.from_mapping(os.environ if environ is None else environ)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: Settings | None = None) -> Settings:
+        """`base` (the defaults) with each variable in `values` applied; text or typed values alike."""
+        known = {f.name: f for f in fields(cls)}
+        changes: dict[str, Any] = {}
+        for name, attribute in _VARIABLES.items():
+            if name not in values:
+                continue
+            value = values[name]
+            kind = str(known[attribute].type)
+            changes[attribute] = _parse(name, value, kind)
+        current = base or cls()
+        return cls(**{**{f: getattr(current, f) for f in known}, **changes})
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+
+_VARIABLES: dict[str, str] = {
+    "IVR_ENV": "env",
+    "TWILIO_AUTH_TOKEN": "auth_token",
+    "TWILIO_ACCOUNT_SID": "account_sid",
+    "IVR_PUBLIC_URL": "public_url",
+    "IVR_CONFIG_DIR": "config_dir",
+    "IVR_INSTANCE_PATH": "instance_path",
+    "DATABASE_URL": "database_url",
+    "IVR_DEFAULT_LINE": "default_line",
+    "IVR_KEEP_CALLER_NUMBERS": "keep_caller_numbers",
+    "IVR_HASH_KEY": "hash_key",
+    "IVR_RELOAD_SECONDS": "reload_seconds",
+    "IVR_RUN_CLOCK": "run_clock",
+    "IVR_ALERT_NUMBER": "alert_number",
+    "IVR_ALERT_FROM": "alert_from",
+    "IVR_RETENTION_DAYS": "retention_days",
+    "IVR_ADMIN_PASSWORD": "admin_password",
+    "IVR_SIMULATED": "simulated",
+    "IVR_WEBHOOKS": "webhooks",
+}
+
+
+def _parse(name: str, value: Any, kind: str) -> Any:
+    # Field types are strings here (`from __future__ import annotations`).
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        raise SettingError(name, value, "a yes/no flag (1 or 0)")
+    if kind in ("int", "float"):
+        try:
+            number = int(value) if kind == "int" else float(value)
+        except (TypeError, ValueError):
+            raise SettingError(name, value, "a number") from None
+        if number < 0:
+            raise SettingError(name, value, "zero or more")
+        return number
+    if kind == "Path":
+        return Path(value)
+    if kind == "str | None":
+        return str(value) if value else None
+    return str(value)
+
+
+@dataclass
+class Services:
+    """What one process of the router runs on, built once by `create_app`."""
+
+    settings: Settings
+    live: LiveConfig
+    store: CallStore
+    recorder: Recorder
+    texts: TextSender
+    alerts: Alerts
+    clock: Callable[[], datetime]  # the instant now, in London; tests freeze it
+    static_twiml: str  # the answer of last resort, built while everything worked
+    scheduler: Any = None  # the clock's scheduler when this process hosts it
+
+    def install(self, app: Flask) -> None:
+        app.extensions[_EXTENSION] = self
+
+
+def london_now() -> datetime:
+    """The instant now, as London's wall clock reads it."""
+    return datetime.now(LONDON)
+
+
+def services_of(app: Flask) -> Services:
+    """The services `create_app` installed on `app`."""
+    found: Services = app.extensions[_EXTENSION]
+    return found
+
+
+def current() -> Services:
+    """The services of the app handling the current request."""
+    return services_of(current_app)  # type: ignore[arg-type]
