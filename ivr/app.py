@@ -10,9 +10,9 @@ from typing import Any
 from flask import Flask
 
 from ivr import clock
-from ivr.config.live import LiveConfig
-from ivr.core.errors import ConfigError, IvrError
-from ivr.core.flow import static_fallback
+from ivr.core.errors import IvrError
+from ivr.core.flow import no_line, static_fallback
+from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
 from ivr.notify.sms import TextSender
 from ivr.records.recorder import Recorder
@@ -44,6 +44,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     if settings.webhooks:
         _check_mode(settings)
+    if settings.serve not in ("releases", "working-files"):
+        raise StartupRefused(f"IVR_SERVE must be 'releases' or 'working-files', not {settings.serve!r}")
 
     texts = TextSender(settings.account_sid, settings.auth_token, overrides.get("IVR_TWILIO_HTTP_CLIENT"))
     alerts = Alerts(texts, settings.alert_number, settings.alert_from)
@@ -53,30 +55,32 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hash_key=settings.hash_key.encode() or None,
         keep_numbers=settings.keep_caller_numbers,
     )
-    store.upgrade()
     try:
-        live = LiveConfig(settings.config_dir, settings.reload_seconds, on_refused=alerts.config_refused)
-    except ConfigError as exc:
-        raise StartupRefused(f"the configuration in {settings.config_dir} is invalid:\n{exc}") from exc
-    snapshot = live.current()
-    default = settings.default_line or sorted(snapshot.flows)[0]
-    if default not in snapshot.flows:
-        raise StartupRefused(f"IVR_DEFAULT_LINE {default!r} is not a configured line")
-    if default != settings.default_line:
-        settings = Settings.from_mapping({"IVR_DEFAULT_LINE": default}, settings)
-    # The answer of last resort, built while everything is known to work.
-    flow = snapshot.flows[default]
+        store.upgrade()
+    except Exception:  # noqa: BLE001 - a database outage must not stop calls being answered
+        log.exception("the call records database cannot be reached or upgraded; calls are answered regardless")
+    clock_now = overrides.get("IVR_CLOCK") or london_now
+    publisher = Publisher(store, settings.release_cache)
+    live = LiveRelease(settings.config_dir, publisher, settings.follow_seconds, clock_now)
+    live.boot(from_releases=settings.serve != "working-files")
+    if not settings.default_line and live.static_lines:
+        settings = Settings.from_mapping({"IVR_DEFAULT_LINE": min(live.static_lines)}, settings)
+    elif settings.default_line not in live.static_lines:
+        log.error("IVR_DEFAULT_LINE %r is not a configured line", settings.default_line)
     services = Services(
         settings=settings,
         live=live,
+        publisher=publisher,
         store=store,
         recorder=Recorder(store, simulated=settings.simulated),
         texts=texts,
         alerts=alerts,
-        clock=overrides.get("IVR_CLOCK") or london_now,
-        static_twiml=twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language),
+        clock=clock_now,
+        static_twiml=_last_resort(live, settings.default_line),
     )
     services.install(app)
+    if settings.follow_seconds > 0:
+        live.start()
 
     if settings.webhooks:
         voice.init_app(app)
@@ -85,6 +89,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if settings.run_clock:
         clock.start_in_app(services)
     return app
+
+
+def _last_resort(live: LiveRelease, default_line: str) -> str:
+    """The answer when nothing else can be built: the default line's 24/7 list, or the 999 message."""
+    line = live.static_lines.get(default_line) or next(iter(sorted(live.static_lines.items())), (None, None))[1]
+    if line is None:
+        return twiml.render(no_line(), "Polly.Amy", "en-GB")
+    return twiml.render(static_fallback(line), line.flow.voice, line.flow.language)
 
 
 def _check_mode(settings: Settings) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -21,8 +22,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ivr.config.live import LiveConfig
+from ivr.config.files import digest_of, read_files
+from ivr.core.errors import ConfigError
 from ivr.core.schedule import local_instant
+from ivr.live import LiveRelease, fingerprint, validate
 from ivr.notify.alerts import Alerts
 from ivr.services import Services
 
@@ -32,6 +35,8 @@ COVERAGE_AHEAD = timedelta(days=90)
 EXPIRY_WARNING = timedelta(hours=24)
 LEASE_SECONDS = 90
 WATCH_SECONDS = 20
+AUTOMATIC = "automatic publishing"  # who publishes settled working files
+RELEASE_SECONDS = 1  # how often the leader looks at the working files and the live log
 
 
 class DailyAt(BaseTrigger):
@@ -93,20 +98,37 @@ class Leader:
 class Jobs:
     """The clock's work."""
 
-    def __init__(self, live: LiveConfig, store: Any, alerts: Alerts, retention_days: int = 400) -> None:
+    def __init__(
+        self,
+        live: LiveRelease,
+        store: Any,
+        alerts: Alerts,
+        retention_days: int = 400,
+        auto_publish: bool = False,
+        settle_seconds: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.live = live
         self.store = store
         self.alerts = alerts
         self.retention = timedelta(days=retention_days)
+        self.auto_publish = auto_publish
+        self.settle_seconds = settle_seconds
+        self._monotonic = monotonic
         self._watched_until: dict[tuple[str, str], datetime] = {}
+        self._files_seen: tuple[tuple[str, int, int], ...] | None = None
+        self._files_since = 0.0
+        self._handled: set[str] = set()  # working-file digests already published or alerted
+        self._announced: int | None = None  # the live log's last entry already announced
 
     def check_coverage(self, now: datetime) -> list[str]:
         """Prove every always-open service has no gap for 90 days; warn of overrides ending soon."""
         snapshot = self.live.current()
         found = []
-        if self.live.refused is not None:
-            found.append(f"the configuration on disk is invalid and was refused: {self.live.refused.problems[0]}")
-        for key, router in snapshot.config.routers.items():
+        if snapshot is None:
+            found.append("no valid configuration is live: callers get the static safe answer only")
+        routers = snapshot.config.routers if snapshot else {}
+        for key, router in routers.items():
             for service in router.schedule.services.values():
                 if not service.always_open:
                     continue
@@ -129,6 +151,58 @@ class Jobs:
             log.info("coverage proved for %d days from %s", COVERAGE_AHEAD.days, now.isoformat(timespec="minutes"))
         return found
 
+    def releases(self, now: datetime) -> list[str]:
+        """Publish settled, valid working files (when automatic); alert once per refused change and per new release."""
+        said = []
+        seen = fingerprint(self.live.config_dir)
+        if seen != self._files_seen:
+            self._files_seen, self._files_since = seen, self._monotonic()
+        elif self._monotonic() - self._files_since >= self.settle_seconds:
+            said.extend(self._settled(now, seen))
+        said.extend(self._announce())
+        for message in said:
+            self.alerts.alert(message)
+        return said
+
+    def _settled(self, now: datetime, seen: tuple[tuple[str, int, int], ...]) -> list[str]:
+        try:
+            files = read_files(self.live.config_dir)
+        except ConfigError as exc:
+            files, refused = None, exc
+        if files is not None:
+            if fingerprint(self.live.config_dir) != seen:
+                return []  # written to while being read: wait for it to settle again
+            digest = digest_of(files)
+            if digest == self.live.digest or digest in self._handled:
+                return []
+            try:
+                validate(files, now)
+            except ConfigError as exc:
+                refused = exc
+            else:
+                self._handled.add(digest)
+                if not self.auto_publish:
+                    return []
+                done = self.live.publisher.publish_files(files, now, AUTOMATIC, "working files changed")
+                return [f"published {done.digest} automatically: {done.summary}"] if done.changed else []
+        key = "refused:" + str(refused)
+        if key in self._handled:
+            return []
+        self._handled.add(key)
+        first = refused.problems[0] if refused.problems else "unknown problem"
+        return [f"a configuration change was refused ({len(refused.problems)} problems, first: {first}); the live release stays"]
+
+    def _announce(self) -> list[str]:
+        entries = self.live.publisher.releases.history(limit=20)
+        if self._announced is None:  # a new leader announces only what comes after it took over
+            self._announced = entries[0].seq if entries else 0
+            return []
+        fresh = [e for e in reversed(entries) if e.seq > self._announced]
+        if fresh:
+            self._announced = fresh[-1].seq
+        fresh = [e for e in fresh if not (e.by == AUTOMATIC and e.digest in self._handled)]  # told as published
+        return [f"release {e.digest} made live ({e.action}) by {e.by}: {e.message or e.summary}" for e in fresh]
+
     def purge(self, now: datetime) -> int:
         """Delete call records older than the retention period."""
         removed = int(self.store.purge(now - self.retention))
@@ -137,8 +211,10 @@ class Jobs:
 
     def watch_routes(self, now: datetime) -> list[str]:
         """Record each routing change since the last look, at the exact instant it happened."""
-        changes = []
+        changes: list[str] = []
         snapshot = self.live.current()
+        if snapshot is None:
+            return changes
         for key, router in snapshot.config.routers.items():
             name = snapshot.config.lines[key].flow.name
             for service in router.schedule.services:
@@ -182,6 +258,13 @@ def build_scheduler(
     scheduler.add_job(led(jobs.check_coverage, "coverage"), DailyAt(6, 0), id="coverage", coalesce=True, misfire_grace_time=3600)
     scheduler.add_job(led(jobs.purge, "purge"), DailyAt(3, 15), id="purge", coalesce=True, misfire_grace_time=3600)
     scheduler.add_job(
+        led(jobs.releases, "releases"),
+        IntervalTrigger(seconds=RELEASE_SECONDS, timezone=LONDON),
+        id="releases",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
         led(jobs.watch_routes, "routing changes"),
         IntervalTrigger(seconds=WATCH_SECONDS, timezone=LONDON),
         id="watch",
@@ -193,7 +276,15 @@ def build_scheduler(
 
 def jobs_for(services: Services) -> tuple[Jobs, Leader]:
     """The clock's jobs over a process's services, and who leads them."""
-    jobs = Jobs(services.live, services.store, services.alerts, services.settings.retention_days)
+    settings = services.settings
+    jobs = Jobs(
+        services.live,
+        services.store,
+        services.alerts,
+        settings.retention_days,
+        auto_publish=settings.publishes_automatically,
+        settle_seconds=settings.settle_seconds,
+    )
     return jobs, Leader(services.store)
 
 

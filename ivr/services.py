@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
-from ivr.config.live import LiveConfig
 from ivr.config.loader import PROJECT_DIR
 from ivr.core.errors import IvrError
+from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
 from ivr.notify.sms import TextSender
 from ivr.records.recorder import Recorder
@@ -50,7 +50,10 @@ class Settings:
     default_line: str = ""
     keep_caller_numbers: bool = False
     hash_key: str = ""
-    reload_seconds: float = 2.0
+    follow_seconds: float = 1.0  # how often each process looks for a new live release; 0: never (tests)
+    auto_publish: bool | None = None  # None (unset): on in development, off in production
+    settle_seconds: float = 2.0  # working files must be unchanged this long before they are auto-published
+    serve: str = "releases"  # or "working-files": serve the files in config_dir as they are (`ivr simulate`)
     run_clock: bool = False
     alert_number: str = ""
     alert_from: str = ""
@@ -82,6 +85,16 @@ class Settings:
     def development(self) -> bool:
         return self.env == "development"
 
+    @property
+    def publishes_automatically(self) -> bool:
+        """Valid, settled working files go live by themselves (the default in development only)."""
+        return self.development if self.auto_publish is None else self.auto_publish
+
+    @property
+    def release_cache(self) -> Path:
+        """Where this machine keeps the releases it served, and the last-good pointer."""
+        return self.instance_path / "releases"
+
 
 _VARIABLES: dict[str, str] = {
     "IVR_ENV": "env",
@@ -94,7 +107,10 @@ _VARIABLES: dict[str, str] = {
     "IVR_DEFAULT_LINE": "default_line",
     "IVR_KEEP_CALLER_NUMBERS": "keep_caller_numbers",
     "IVR_HASH_KEY": "hash_key",
-    "IVR_RELOAD_SECONDS": "reload_seconds",
+    "IVR_FOLLOW_SECONDS": "follow_seconds",
+    "IVR_AUTO_PUBLISH": "auto_publish",
+    "IVR_SETTLE_SECONDS": "settle_seconds",
+    "IVR_SERVE": "serve",
     "IVR_RUN_CLOCK": "run_clock",
     "IVR_ALERT_NUMBER": "alert_number",
     "IVR_ALERT_FROM": "alert_from",
@@ -107,6 +123,8 @@ _VARIABLES: dict[str, str] = {
 
 def _parse(name: str, value: Any, kind: str) -> Any:
     # Field types are strings here (`from __future__ import annotations`).
+    if kind == "bool | None":
+        return None if value is None or str(value).strip() == "" else _parse(name, value, "bool")
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -136,7 +154,8 @@ class Services:
     """What one process of the router runs on, built once by `create_app`."""
 
     settings: Settings
-    live: LiveConfig
+    live: LiveRelease
+    publisher: Publisher
     store: CallStore
     recorder: Recorder
     texts: TextSender

@@ -79,7 +79,8 @@ def simulate(
             "IVR_CLOCK": lambda: at,
             "IVR_SIMULATED": True,
             "IVR_RUN_CLOCK": False,
-            "IVR_RELOAD_SECONDS": 3600.0,
+            "IVR_FOLLOW_SECONDS": 0,
+            "IVR_SERVE": "working-files",  # the files being tried, not whatever release is live
         }
         if config_dir:
             settings["IVR_CONFIG_DIR"] = config_dir
@@ -91,9 +92,10 @@ def simulate(
             settings["DATABASE_URL"] = database_url
         logging.basicConfig(level=logging.WARNING)
         app = create_app(settings)
-        if line not in services_of(app).live.current().flows:
+        snapshot = services_of(app).live.current()
+        if snapshot is None or line not in snapshot.flows:
             raise UnknownLine(line)
-        flow = services_of(app).live.current().flows[line]
+        flow = snapshot.flows[line]
         return Caller(flask_transport(app), token, flow, BASE, at, keys, caller, list(dial_statuses)).run()
 
 

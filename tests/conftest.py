@@ -171,6 +171,7 @@ def settings(tmp_path: Path, clock: FrozenClock, http_client: RecordingHttpClien
         "IVR_TWILIO_HTTP_CLIENT": http_client,
         "IVR_DEFAULT_LINE": "wiltshire",
         "IVR_RUN_CLOCK": False,
+        "IVR_FOLLOW_SECONDS": 0,  # tests call live.refresh() themselves
         "IVR_INSTANCE_PATH": str(tmp_path),
     }
 

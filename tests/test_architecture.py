@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ivr.clock",),
     ("ivr.web",),
     ("ivr.services",),
+    ("ivr.live",),
     ("ivr.config", "ivr.records", "ivr.notify"),
     ("ivr.core",),
 )

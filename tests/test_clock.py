@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ivr.clock import DailyAt, Jobs, Leader, build_scheduler
-from ivr.config.live import LiveConfig
+from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
 from ivr.records.store import CallStore
 from ivr.services import services_of
@@ -65,10 +65,38 @@ def alerts(http_client: RecordingHttpClient) -> Alerts:
 
 
 @pytest.fixture
-def jobs(config_dir: Path, tmp_path: Path, alerts: Alerts) -> Jobs:
-    store = CallStore(f"sqlite:///{tmp_path / 'calls.sqlite3'}", instance_path=tmp_path)
-    store.upgrade()
-    return Jobs(LiveConfig(config_dir, check_every=0.0), store, alerts, retention_days=400)
+def store(tmp_path: Path) -> CallStore:
+    made = CallStore(f"sqlite:///{tmp_path / 'calls.sqlite3'}", instance_path=tmp_path)
+    made.upgrade()
+    return made
+
+
+def booted(config_dir: Path, store: CallStore, cache: Path) -> LiveRelease:
+    """A process's live release over `config_dir`, booted (from the working files until one is published)."""
+    live = LiveRelease(config_dir, Publisher(store, cache), poll_seconds=0, clock=lambda: london("2026-11-23T06:00"))
+    live.boot()
+    return live
+
+
+class Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticks() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture
+def jobs(config_dir: Path, tmp_path: Path, alerts: Alerts, store: CallStore, ticks: Ticks) -> Jobs:
+    live = booted(config_dir, store, tmp_path / "releases")
+    return Jobs(live, store, alerts, retention_days=400, settle_seconds=2.0, monotonic=ticks)
 
 
 def test_routing_changes_are_recorded_as_they_happen(jobs: Jobs) -> None:
@@ -84,7 +112,7 @@ def test_routing_changes_are_recorded_as_they_happen(jobs: Jobs) -> None:
 
 def test_two_clocks_record_a_change_once(jobs: Jobs, config_dir: Path, alerts: Alerts) -> None:
     """A second clock process watching the same store does not record the same change again."""
-    twin = Jobs(LiveConfig(config_dir, check_every=0.0), jobs.store, alerts)
+    twin = Jobs(booted(config_dir, jobs.store, config_dir.parent / "twin-releases"), jobs.store, alerts)
     for clock in (jobs, twin):
         clock.watch_routes(london("2027-03-03T16:59"))
     first = jobs.watch_routes(london("2027-03-03T17:01"))
@@ -124,20 +152,72 @@ def test_daily_check_alerts_an_override_ending_within_a_day(
             ),
         )
     )
+    jobs.live.publisher.publish(config_dir, london("2026-11-23T05:00"), "admin", "CRT office move")
+    assert jobs.live.refresh()
     found = jobs.check_coverage(london("2026-11-23T06:00"))
     assert found == ["hampshire override to out-of-hours (CRT office move) ends at 2026-11-23 18:00 GMT"]
     (text,) = http_client.requests
     assert text["data"]["To"] == "+447911000001" and "CRT office move" in text["data"]["Body"]
 
 
-def test_invalid_configuration_dropped_in_fires_the_alert(jobs: Jobs, config_dir: Path, alerts: Alerts) -> None:
-    """A broken file is refused, the old configuration keeps routing, and the alert fires."""
-    live = LiveConfig(config_dir, check_every=0.0, on_refused=alerts.config_refused)
-    before = live.current().config.digest
+def test_invalid_configuration_dropped_in_fires_the_alert_once(
+    jobs: Jobs, config_dir: Path, alerts: Alerts, ticks: Ticks
+) -> None:
+    """A broken file, once settled, is refused and alerted once; the live release keeps routing."""
+    now = london("2027-03-03T11:00")
+    jobs.live.publisher.publish(config_dir, now, "admin", "first release")
+    jobs.live.refresh()
+    before = jobs.live.digest
     (config_dir / "schedules" / "wiltshire.yaml").write_text("line: wiltshire\nservices: [\n")
-    assert live.current().config.digest == before
-    assert live.current().config.router("wiltshire").route("child-at-risk", london("2027-03-03T11:00")).destination.key == "mash"
-    assert any("configuration change was refused" in a for a in alerts.sent)
+    assert jobs.releases(now) == []  # just changed: not settled yet
+    ticks.now += 2.5
+    refused = jobs.releases(now)
+    assert len(refused) == 1 and refused[0].startswith(
+        "a configuration change was refused (1 problems, first: schedules/wiltshire.yaml:"
+    )
+    ticks.now += 5
+    assert jobs.releases(now) == []  # the same refusal is not alerted again
+    jobs.live.refresh()
+    snapshot = jobs.live.current()
+    assert snapshot is not None and snapshot.config.digest == before
+    assert snapshot.config.router("wiltshire").route("child-at-risk", now).destination.key == "mash"
+    assert [a for a in alerts.sent if "refused" in a] == refused
+
+
+def test_a_settled_valid_change_is_published_automatically(
+    config_dir: Path, tmp_path: Path, alerts: Alerts, store: CallStore, ticks: Ticks
+) -> None:
+    """With automatic publishing on, a valid change goes live only after the files stop changing."""
+    live = booted(config_dir, store, tmp_path / "releases")
+    jobs = Jobs(live, store, alerts, auto_publish=True, settle_seconds=2.0, monotonic=ticks)
+    now = london("2027-03-03T11:00")
+    schedule = config_dir / "schedules" / "wiltshire.yaml"
+    schedule.write_text(schedule.read_text().replace("name: the Multi-Agency Safeguarding Hub", "name: the MASH"))
+    assert jobs.releases(now) == []
+    ticks.now += 1.0
+    assert jobs.releases(now) == [] and live.publisher.releases.live() is None  # still settling
+    ticks.now += 0.5
+    schedule.write_text(schedule.read_text() + "\n")  # written to again: settling starts over
+    assert jobs.releases(now) == []
+    ticks.now += 1.5
+    assert jobs.releases(now) == [] and live.publisher.releases.live() is None
+    ticks.now += 1.5
+    published = jobs.releases(now)
+    found = live.publisher.releases.live()
+    assert found is not None and published == [f"published {found[1]} automatically: first release: 3 lines"]
+    assert jobs.releases(now) == []  # announced once, as published, not again as a new release
+    assert live.refresh() and live.digest == found[1]
+    decision = live.current().config.router("wiltshire").route("child-at-risk", now)  # type: ignore[union-attr]
+    assert decision.destination is not None and decision.destination.name == "the MASH"
+
+
+def test_a_release_published_elsewhere_is_announced_once(jobs: Jobs, config_dir: Path, alerts: Alerts) -> None:
+    """The leader alerts each release made live after it took over, once."""
+    now = london("2027-03-03T11:00")
+    assert jobs.releases(now) == []  # takes over: nothing to announce yet
+    done = jobs.live.publisher.publish(config_dir, now, "alice", "first release")
+    assert jobs.releases(now) == [f"release {done.digest} made live (publish) by alice: first release"]
+    assert jobs.releases(now) == []
 
 
 def test_purge_removes_calls_older_than_retention(jobs: Jobs) -> None:
@@ -176,7 +256,7 @@ def test_scheduler_runs_the_jobs_only_when_leading(jobs: Jobs) -> None:
     scheduler = build_scheduler(jobs, lambda now: True, lambda: london("2027-03-03T03:15"), BackgroundScheduler(timezone=LONDON))  # type: ignore[arg-type]
     scheduler.get_job("purge").func()
     assert ran == [london("2027-03-03T03:15")]
-    assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}
+    assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "releases", "watch"}
 
 
 def test_make_run_hosts_the_clock_in_the_web_process(settings: dict[str, Any]) -> None:
@@ -187,7 +267,7 @@ def test_make_run_hosts_the_clock_in_the_web_process(settings: dict[str, Any]) -
     scheduler = services_of(app).scheduler
     try:
         assert scheduler.running
-        assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "watch"}
+        assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "releases", "watch"}
     finally:
         scheduler.shutdown(wait=False)
 

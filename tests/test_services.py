@@ -28,7 +28,7 @@ def test_each_variable_reaches_its_field() -> None:
         {
             "IVR_ENV": "development",
             "IVR_RETENTION_DAYS": "3650",
-            "IVR_RELOAD_SECONDS": "0.5",
+            "IVR_FOLLOW_SECONDS": "0.5",
             "IVR_KEEP_CALLER_NUMBERS": "yes",
             "IVR_RUN_CLOCK": "0",
             "IVR_CONFIG_DIR": "/srv/router",
@@ -37,7 +37,7 @@ def test_each_variable_reaches_its_field() -> None:
         }
     )
     assert settings.development
-    assert (settings.retention_days, settings.reload_seconds, settings.keep_caller_numbers, settings.run_clock) == (
+    assert (settings.retention_days, settings.follow_seconds, settings.keep_caller_numbers, settings.run_clock) == (
         3650,
         0.5,
         True,
@@ -60,7 +60,7 @@ def test_an_empty_database_url_means_the_default() -> None:
     [
         ("IVR_RETENTION_DAYS", "a year", "is not a number"),
         ("IVR_RETENTION_DAYS", "-1", "is not zero or more"),
-        ("IVR_RELOAD_SECONDS", "soon", "is not a number"),
+        ("IVR_FOLLOW_SECONDS", "soon", "is not a number"),
         ("IVR_KEEP_CALLER_NUMBERS", "perhaps", "is not a yes/no flag"),
     ],
     ids=["words-for-days", "negative-days", "words-for-seconds", "unclear-flag"],

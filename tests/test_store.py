@@ -14,11 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
 from ivr.cli.calls import open_store
-from ivr.records.store import LATEST, CallEvent, CallStore, StoreError, database_url, metadata, path
+from ivr.records.store import LATEST, MIGRATIONS, CallEvent, CallStore, StoreError, database_url, metadata, path, schema_versions
 from tests.pg import postgres_schema
 
 KEY = b"test-key"
@@ -102,17 +102,39 @@ def test_upgrade_twice(make_store: MakeStore) -> None:
     store = make_store()
     assert store.schema_version() == (LATEST if store.engine.dialect.name == "sqlite" else 0)
     fresh = make_store()
-    assert fresh.upgrade() in ([1], [])  # SQLite's first read above already brought it up to date
+    assert fresh.upgrade() in ([1, 2], [])  # SQLite's first read above already brought it up to date
     assert fresh.upgrade() == []
-    assert fresh.schema_version() == LATEST == 1
+    assert fresh.schema_version() == LATEST == 2
+
+
+def test_version_1_database_upgrades_to_2_keeping_its_rows(make_store: MakeStore) -> None:
+    """A database made by version 1 gains the release tables and columns; its routing history stays."""
+    store = make_store()
+    with store.engine.begin() as conn:
+        schema_versions.create(conn)
+        MIGRATIONS[0](conn)
+        conn.execute(schema_versions.insert().values(version=1, applied_at=AT))
+        conn.execute(
+            text(
+                "INSERT INTO routing_changes (line, service, at, from_destination, to_destination) VALUES ('wiltshire', 'child-at-risk', '2026-12-02 09:00:00', 'mash', 'out-of-hours')"
+            )
+        )
+    assert store.upgrade() == [2]
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT line, from_destination, to_destination, release_digest, changed_by FROM routing_changes")
+        ).all()
+        assert [tuple(r) for r in rows] == [("wiltshire", "mash", "out-of-hours", None, None)]
+        assert conn.execute(text("SELECT count(*) FROM releases")).scalar() == 0
+    assert store.routing_change("wiltshire", "child-at-risk", AT, "mash", "standby", release="abc", changed_by="alice")
 
 
 def test_upgrade_from_several_workers_at_once(make_store: MakeStore, backend: str) -> None:
-    """Four workers upgrading a new database together: one applies version 1, the others find it done."""
+    """Four workers upgrading a new database together: one applies every version, the others find it done."""
     stores = [make_store() for _ in range(4)]
     results = at_once(*(s.upgrade for s in stores))
-    assert sorted(results) == [[], [], [], [1]]
-    assert stores[0].schema_version() == 1
+    assert sorted(results) == [[], [], [], [1, 2]]
+    assert stores[0].schema_version() == 2
 
 
 def test_upgraded_schema_is_the_declared_one(store: CallStore) -> None:

@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from ivr.app import create_app
+from ivr.services import services_of
 from tests.builders import shipped_copy
 from tests.conftest import Twilio
 
@@ -59,7 +60,9 @@ def test_refused_change_is_shown(settings: dict[str, Any], tmp_path: Any) -> Non
 
     folder = tmp_path / "config"
     shipped_copy(folder)
-    app = create_app({**settings, "IVR_ADMIN_PASSWORD": "pw", "IVR_CONFIG_DIR": str(folder), "IVR_RELOAD_SECONDS": 0.0})
+    app = create_app({**settings, "IVR_ADMIN_PASSWORD": "pw", "IVR_CONFIG_DIR": str(folder)})
     (folder / "flows" / "hampshire.yaml").write_text("line: hampshire\n")
+    services_of(app).live.refresh()
     page = app.test_client().get("/admin/", headers=basic("pw")).get_data(as_text=True)
-    assert "A change to the files was refused" in page and "flows/hampshire.yaml" in page
+    assert "The working files are refused" in page and "flows/hampshire.yaml" in page
+    assert f"Configuration <code>{services_of(app).live.digest}</code> is live (from the working files)" in page

@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 
 from ivr.app import StartupRefused, create_app
 from ivr.config.loader import PROJECT_DIR
+from ivr.core.errors import ConfigError
 from ivr.core.flow import CallFlow
 from ivr.services import services_of
 from ivr.web.security import is_signed
 from tests.builders import shipped_copy
-from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
+from tests.conftest import PUBLIC, TOKEN, Twilio, london, validate_twiml
 
 VECTORS = json.loads((PROJECT_DIR.parent / "shared" / "reference" / "twilio-signature-vectors.json").read_text())["vectors"]
 
@@ -142,22 +143,34 @@ def test_unknown_line_or_service_in_the_url_is_answered_safely(twilio: Twilio) -
     assert answer.status == 200 and answer.dialled() == ["+443004560108"]
 
 
-def test_broken_config_reload_keeps_the_last_good_one(settings: dict[str, Any], tmp_path: Path) -> None:
-    """An invalid file dropped in is refused; calls go on with the old configuration."""
+def test_a_broken_file_on_disk_changes_nothing_live(settings: dict[str, Any], tmp_path: Path) -> None:
+    """An invalid file on disk is refused by publish and by the follower; calls go on with the live release."""
     config_dir = tmp_path / "config"
     shipped_copy(config_dir)
-    app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
-    caller = Twilio(app.test_client())
-    digest = services_of(app).live.current().config.digest
+    app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir)})
+    live = services_of(app).live
+    live.publisher.publish(config_dir, london("2027-03-03T09:00"), "admin", "first")
+    live.refresh()
+    assert live.source == "release"
+    digest = live.digest
     schedule = config_dir / "schedules" / "wiltshire.yaml"
     schedule.write_text(schedule.read_text().replace('time: "08:45-17:00"', 'time: "08:45-17:0"', 1))
-    answer = caller.press(caller.post("/voice/wiltshire"), "1")
-    assert answer.dialled() == ["+443004560108"]
-    live = services_of(app).live
-    assert live.refused is not None and "wiltshire.yaml" in str(live.refused)
-    assert live.current().config.digest == digest
+    with pytest.raises(ConfigError, match="wiltshire.yaml"):
+        live.publisher.publish(config_dir, london("2027-03-03T09:00"), "admin", "broken")
+    live.refresh()
+    caller = Twilio(app.test_client())
+    assert caller.press(caller.post("/voice/wiltshire"), "1").dialled() == ["+443004560108"]
+    assert live.digest == digest
+    assert live.working is not None and live.working.refused
     health = app.test_client().get("/healthz").get_json()
-    assert health["refused_configuration"] and health["configuration"] == digest
+    assert health == {
+        "ok": True,
+        "release": digest,
+        "source": "release",
+        "age_seconds": health["age_seconds"],
+        "working_files": "refused",
+        "refused_problems": 1,
+    }
 
 
 PATHS = st.sampled_from(
@@ -215,11 +228,11 @@ def test_fuzz_never_an_error_page(twilio: Twilio, path: str, query: dict[str, st
     assert TOKEN not in answer.body
 
 
-def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_path: Path) -> None:
-    """A valid edit (a diversion added) is picked up by the running app at its next check."""
+def test_a_published_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_path: Path) -> None:
+    """A valid edit (a diversion added) goes live when published, at the follower's next look."""
     config_dir = tmp_path / "config"
     shipped_copy(config_dir)
-    app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir), "IVR_RELOAD_SECONDS": 0.0})
+    app = create_app({**settings, "IVR_CONFIG_DIR": str(config_dir)})
     caller = Twilio(app.test_client())
     assert caller.press(caller.post("/voice/hampshire"), "1").dialled() == ["+443005551384"]
     schedule = config_dir / "schedules" / "hampshire.yaml"
@@ -232,9 +245,12 @@ def test_valid_change_goes_live_without_a_restart(settings: dict[str, Any], tmp_
             ),
         )
     )
-    answer = caller.press(caller.post("/voice/hampshire"), "1")
-    assert answer.dialled() == ["+443005551373"]
-    assert services_of(app).live.refused is None
+    live = services_of(app).live
+    assert caller.press(caller.post("/voice/hampshire"), "1").dialled() == ["+443005551384"]  # not published yet
+    live.publisher.publish(config_dir, london("2027-03-03T09:00"), "admin", "CRT fire drill")
+    assert live.refresh()
+    assert caller.press(caller.post("/voice/hampshire"), "1").dialled() == ["+443005551373"]
+    assert live.working is not None and not live.working.refused
 
 
 @pytest.mark.parametrize("path", ["/voice/wiltshire/no/such/step", "/voice/wiltshire/menu", "/voice/a/b/c/d/e"])

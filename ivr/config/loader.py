@@ -7,13 +7,13 @@ never becomes live.
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr.config.fields import read_file, show
+from ivr.config.files import digest_of
 from ivr.config.flows import read_flow
 from ivr.config.schedules import read_schedule
 from ivr.core.errors import ConfigError, Problem, UnknownLine
@@ -57,7 +57,7 @@ def load(directory: Path | str | None = None, now: datetime | None = None, prove
     now = now or datetime.now(ZoneInfo("Europe/London"))
     problems: list[Problem] = []
     warnings: list[str] = []
-    digest = hashlib.sha256()
+    seen: dict[str, bytes] = {}
     schedule_files = sorted((base / "schedules").glob("*.yaml"))
     flow_files = {p.stem: p for p in sorted((base / "flows").glob("*.yaml"))}
     if not schedule_files:
@@ -71,7 +71,7 @@ def load(directory: Path | str | None = None, now: datetime | None = None, prove
             problems.append(Problem(show(schedule_path, base), 0, "", f"no flows/{key}.yaml"))
             continue
         for path in (schedule_path, flow_path):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            seen[f"{path.parent.name}/{path.name}"] = path.read_bytes()
         found: list[Problem] = []
         schedule = read_file(schedule_path, base, found, functools.partial(read_schedule, key=key))
         flow = read_file(flow_path, base, found, functools.partial(read_flow, key=key, schedule=schedule))
@@ -88,7 +88,7 @@ def load(directory: Path | str | None = None, now: datetime | None = None, prove
         problems.append(Problem(show(stray, base), 0, "", f"no schedules/{stray.stem}.yaml"))
     if problems:
         raise ConfigError(problems)
-    return Config(lines, routers, digest.hexdigest()[:16], tuple(warnings))
+    return Config(lines, routers, digest_of(seen), tuple(warnings))
 
 
 def _check_coverage(schedule: Schedule, router: Router, now: datetime, path: str, problems: list[Problem]) -> None:

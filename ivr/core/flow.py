@@ -358,6 +358,15 @@ def static_fallback(line: Line) -> list[Verb]:
     return verbs
 
 
+def no_line() -> list[Verb]:
+    """For a call no configured line can take: the 999 warning and a polite end, never silence."""
+    return [
+        Say("If a child is in immediate danger, hang up and call 999."),
+        Say("Sorry, this line cannot connect your call at the moment. Please call your council's children's services again."),
+        Hangup(),
+    ]
+
+
 def round_the_clock(line: Line) -> list[Destination]:
     """The destinations of the urgent service, in rule order then fallback order, numbers once."""
     service = line.schedule.services[line.flow.urgent_service]

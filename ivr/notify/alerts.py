@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from ivr.core.errors import ConfigError
 from ivr.notify.sms import TextSender
 
 log = logging.getLogger("ivr.alerts")
@@ -26,9 +25,3 @@ class Alerts:
         self.sent.append(message)
         if self._texts is not None and self._to and self._sender:
             self._texts.send(self._to, self._sender, f"Safeguarding line router: {message}"[:_SMS_LIMIT])
-
-    def config_refused(self, exc: ConfigError) -> None:
-        first = exc.problems[0] if exc.problems else "unknown problem"
-        self.alert(
-            f"a configuration change was refused ({len(exc.problems)} problems, first: {first}); the previous configuration is still live"
-        )

@@ -39,6 +39,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -114,6 +115,9 @@ routing_changes = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("from_destination", String(64)),
     Column("to_destination", String(64)),
+    # Set when a publication (not the clock passing a boundary) made the change: which and by whom.
+    Column("release_digest", String(64)),
+    Column("changed_by", String(128)),
     UniqueConstraint("line", "service", "at", name="routing_changes_once"),
 )
 leases = Table(
@@ -125,14 +129,57 @@ leases = Table(
 )
 
 
+releases = Table(
+    "releases",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("published_by", String(128), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("files", Text, nullable=False),  # JSON: {"schedules/wiltshire.yaml": "...", ...}
+)
+release_log = Table(
+    "release_log",
+    metadata,
+    # Each row makes a release live; the highest seq is the live one (a cheap indexed read).
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("by", String(128), nullable=False),
+    Column("action", String(16), nullable=False),  # publish or rollback
+    Column("message", Text, nullable=False),
+)
+
+
 def _v1_create_tables(conn: Connection) -> None:
-    # Creates the tables as declared above. The first time a later migration changes a table,
-    # copy these declarations into this function, so that a fresh database still gets version 1.
-    metadata.create_all(conn, tables=[calls, events, acceptances, routing_changes, leases])
+    # Version 1 as it shipped; routing_changes gained columns in version 2.
+    v1 = MetaData()
+    for table in (calls, events, acceptances, leases):
+        table.to_metadata(v1)
+    Table(
+        "routing_changes",
+        v1,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("line", String(64), nullable=False),
+        Column("service", String(64), nullable=False),
+        Column("at", UtcDateTime, nullable=False),
+        Column("from_destination", String(64)),
+        Column("to_destination", String(64)),
+        UniqueConstraint("line", "service", "at", name="routing_changes_once"),
+    )
+    v1.create_all(conn)
+
+
+def _v2_releases(conn: Connection) -> None:
+    # Configuration releases, the log of which one is live, and who changed routing by publishing.
+    metadata.create_all(conn, tables=[releases, release_log])
+    conn.execute(text("ALTER TABLE routing_changes ADD COLUMN release_digest VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE routing_changes ADD COLUMN changed_by VARCHAR(128)"))
 
 
 # The schema's history, in order: append a function to change it; never edit one that has shipped.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables, _v2_releases]
 LATEST = len(MIGRATIONS)
 SQLITE_BUSY_MS = 15000
 _WITHHELD = ("anonymous", "restricted", "unknown", "unavailable", "private")
@@ -251,7 +298,7 @@ class CallStore:
 
     def schema_version(self) -> int:
         """The version of the schema in the database; 0 when it has none."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             if not inspect(conn).has_table(schema_versions.name):
                 return 0
             return int(conn.execute(select(func.max(schema_versions.c.version))).scalar() or 0)
@@ -280,18 +327,18 @@ class CallStore:
             set_={key: statement.excluded[key] for key in values if key != "call_sid"},
             where=calls.c.called.is_(None),
         )
-        with self._writing() as conn:
+        with self.writing() as conn:
             return conn.execute(statement.returning(calls.c.call_sid)).first() is not None
 
     def event(self, sid: str, at: datetime, kind: str, detail: dict[str, Any], dedupe: str, line: str = "") -> bool:
         """Record one fact about a call once per (call, dedupe); True if this call recorded it."""
-        with self._writing() as conn:
-            self._insert_once(
+        with self.writing() as conn:
+            self.insert_once(
                 conn,
                 calls,
                 {"call_sid": sid, "line": line, "started_at": at, "called": None, "simulated": False, "config_digest": ""},
             )
-            return self._insert_once(
+            return self.insert_once(
                 conn,
                 events,
                 {
@@ -305,25 +352,34 @@ class CallStore:
 
     def accept(self, sid: str, attempt: int, at: datetime) -> bool:
         """The answerer of dial `attempt` of call `sid` (the caller's call) accepted it."""
-        with self._writing() as conn:
-            return self._insert_once(conn, acceptances, {"call_sid": sid, "attempt": attempt, "accepted_at": at})
+        with self.writing() as conn:
+            return self.insert_once(conn, acceptances, {"call_sid": sid, "attempt": attempt, "accepted_at": at})
 
     def accepted(self, sid: str, attempt: int) -> bool:
         """Whether the answerer of dial `attempt` of call `sid` accepted it."""
         query = select(acceptances.c.call_sid).where(acceptances.c.call_sid == sid, acceptances.c.attempt == attempt)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return conn.execute(query).first() is not None
 
     def call_ended(self, sid: str, at: datetime, outcome: str) -> None:
         """The first report of how a call ended wins (the flow's own outcome before Twilio's status)."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute(update(calls).where(calls.c.call_sid == sid, calls.c.ended_at.is_(None)).values(ended_at=at))
             conn.execute(update(calls).where(calls.c.call_sid == sid, calls.c.outcome.is_(None)).values(outcome=outcome[:32]))
 
-    def routing_change(self, line: str, service: str, at: datetime, from_dest: str | None, to_dest: str | None) -> bool:
-        """Record a change of destination; True the first time, False if already recorded."""
-        with self._writing() as conn:
-            return self._insert_once(
+    def routing_change(
+        self,
+        line: str,
+        service: str,
+        at: datetime,
+        from_dest: str | None,
+        to_dest: str | None,
+        release: str | None = None,
+        changed_by: str | None = None,
+    ) -> bool:
+        """Record a change of destination (by a publication when `release` is given); True the first time."""
+        with self.writing() as conn:
+            return self.insert_once(
                 conn,
                 routing_changes,
                 {
@@ -332,13 +388,15 @@ class CallStore:
                     "at": at,
                     "from_destination": from_dest,
                     "to_destination": to_dest,
+                    "release_digest": release,
+                    "changed_by": changed_by,
                 },
             )
 
     def purge(self, older_than: datetime) -> int:
         """Delete calls started before `older_than`, with their events and acceptances; returns how many calls."""
         old = select(calls.c.call_sid).where(calls.c.started_at < older_than)
-        with self._writing() as conn:
+        with self.writing() as conn:
             conn.execute(delete(events).where(events.c.call_sid.in_(old)))
             # Acceptances of calls with no row are old by their own time.
             conn.execute(delete(acceptances).where(or_(acceptances.c.call_sid.in_(old), acceptances.c.accepted_at < older_than)))
@@ -357,7 +415,7 @@ class CallStore:
             set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
             where=or_(leases.c.holder == holder, leases.c.expires_at <= now),
         )
-        with self._writing() as conn:
+        with self.writing() as conn:
             return conn.execute(statement.returning(leases.c.name)).first() is not None
 
     @contextlib.contextmanager
@@ -394,7 +452,7 @@ class CallStore:
             query = query.where(calls.c.line == line)
         if since:
             query = query.where(calls.c.started_at >= since)
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query).all()
             found: dict[str, list[CallEvent]] = {r.call_sid: [] for r in rows}
             if found:
@@ -405,7 +463,7 @@ class CallStore:
 
     def story(self, sid: str) -> CallStory | None:
         """One call and everything recorded about it, in order of time; None if unknown."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(calls).where(calls.c.call_sid == sid)).first()
             if row is None:
                 return None
@@ -428,11 +486,13 @@ class CallStore:
 
     # -- connections -----------------------------------------------------------------------------
 
-    def _writing(self) -> contextlib.AbstractContextManager[Connection]:
+    def writing(self) -> contextlib.AbstractContextManager[Connection]:
+        """A transaction that commits when the block ends (the schema brought up to date first)."""
         self._ensure_schema()
         return self.engine.begin()
 
-    def _reading(self) -> Connection:
+    def reading(self) -> Connection:
+        """A connection for reads only, which never takes SQLite's write lock."""
         self._ensure_schema()
         return self.engine.connect().execution_options(ivr_read=True)
 
@@ -440,7 +500,8 @@ class CallStore:
         if not self._schema_ready:
             self.upgrade()
 
-    def _insert_once(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    def insert_once(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+        """Insert a row unless its key is taken; True if it went in."""
         statement = self._dialect.insert(table).values(**values).on_conflict_do_nothing()
         # RETURNING says for certain whether a row went in (rowcount is -1 on some drivers).
         return conn.execute(statement.returning(*table.primary_key.columns)).first() is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from ivr.core.schedule import local_instant
 from ivr.records.story import tell
 from ivr.services import current
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 
@@ -32,17 +34,19 @@ def _authorised() -> Response | None:
 @bp.get("/")
 def overview() -> str:
     """What is live now, for every line."""
-    live = current().live
+    services = current()
+    live = services.live
     snapshot = live.current()
-    now = current().clock()
+    now = services.clock()
     lines = []
-    for key, router in sorted(snapshot.config.routers.items()):
+    routers = snapshot.config.routers if snapshot else {}
+    for key, router in sorted(routers.items()):
         day = now.astimezone(router.tz).date()
         start, end = local_instant(day, 0, router.tz), local_instant(day + timedelta(days=1), 0, router.tz)
-        services = []
+        rows = []
         for service in router.schedule.services.values():
             decision = router.route(service.key, now)
-            services.append(
+            rows.append(
                 {
                     "service": service,
                     "decision": decision,
@@ -52,19 +56,26 @@ def overview() -> str:
         lines.append(
             {
                 "key": key,
-                "name": snapshot.config.lines[key].flow.name,
-                "services": services,
+                "name": router.schedule.line if snapshot is None else snapshot.config.lines[key].flow.name,
+                "services": rows,
                 "overrides": router.schedule.overrides,
                 "closures": router.schedule.closures,
             }
         )
-    calls = current().store.calls(limit=25)
+    try:
+        calls = services.store.calls(limit=25)
+        history = services.publisher.releases.history(limit=1)
+    except Exception:  # noqa: BLE001 - the page still shows routing while the records are unreachable
+        log.exception("the call records cannot be read for the admin page")
+        calls, history = [], []
     return render_template(
         "admin/overview.html",
         now=now,
-        digest=snapshot.config.digest,
-        refused=live.refused,
-        warnings=snapshot.config.warnings,
+        digest=live.digest,
+        source=live.source,
+        release=history[0] if history and history[0].digest == live.digest else None,
+        working=live.working,
+        warnings=snapshot.config.warnings if snapshot else (),
         lines=lines,
         calls=calls,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 from flask import Blueprint, Response, jsonify
@@ -22,15 +23,28 @@ def count(name: str) -> None:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """200 while a valid configuration is live; says if a newer one was refused."""
-    live = current().live
-    snapshot = live.current()
-    refused = live.refused
+    """Whether a configuration is live, which release and since when, and the working files' state.
+
+    Never the problems themselves (nor any file's contents): this page needs no password. It
+    answers 200 even when only static answers can be given, since taking this worker out of a
+    load balancer would not help the caller; "ok": false says it.
+    """
+    services = current()
+    live = services.live
+    working = live.working
+    if working is None:
+        files = "unknown"
+    elif working.refused:
+        files = "refused"
+    else:
+        files = "same" if working.digest == live.digest else "differ"
     return jsonify(
-        status="ok",
-        configuration=snapshot.config.digest,
-        lines=sorted(snapshot.flows),
-        refused_configuration=str(refused).splitlines() if refused else [],
+        ok=live.current() is not None,
+        release=live.digest,
+        source=live.source,
+        age_seconds=int(max(0.0, time.time() - live.since)),
+        working_files=files,
+        refused_problems=len(working.problems) if working else 0,
     )
 
 
@@ -38,12 +52,12 @@ def healthz() -> Response:
 def metrics() -> Response:
     """Prometheus text format."""
     live = current().live
-    snapshot = live.current()
+    working = live.working
     lines = [
         "# TYPE ivr_configuration_info gauge",
-        f'ivr_configuration_info{{digest="{snapshot.config.digest}"}} 1',
+        f'ivr_configuration_info{{digest="{live.digest or ""}",source="{live.source}"}} 1',
         "# TYPE ivr_configuration_refused gauge",
-        f"ivr_configuration_refused {1 if live.refused else 0}",
+        f"ivr_configuration_refused {1 if working is not None and working.refused else 0}",
         "# TYPE ivr_events_total counter",
     ]
     with _lock:

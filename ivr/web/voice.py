@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.config.live import Snapshot
+from ivr.config.snapshot import Snapshot
 from ivr.core.flow import CallFlow, Reply, Where, sms_text, static_fallback
 from ivr.core.numbers import caller_number, mask
 from ivr.services import current
@@ -78,8 +78,14 @@ def _call() -> Call:
     )
 
 
+class NothingLive(LookupError):
+    """No configuration could be loaded: only static answers can be given."""
+
+
 def _snapshot() -> Snapshot:
-    snapshot: Snapshot = current().live.current()
+    snapshot = current().live.current()
+    if snapshot is None:
+        raise NothingLive("no configuration is live")
     return snapshot
 
 
@@ -101,19 +107,20 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
     def wrapper(**kwargs: Any) -> Response:
         call = None
         flow = None
+        line = kwargs.pop("line", None)
         try:
             call = _call()
             snapshot = _snapshot()
-            flow = _flow_for(snapshot, kwargs.pop("line", None))
+            flow = _flow_for(snapshot, line)
             reply = handler(flow, call, snapshot, **kwargs)
             reply = _stamped(reply, snapshot.config.digest)
             count(handler.__name__)
         except Exception:  # noqa: BLE001 - the caller must be connected whatever went wrong
             log.exception("webhook %s failed; answering with the safe route", request.path)
             count("safe_answer")
-            reply, flow = _safe_reply(flow, call)
+            reply, flow = _safe_reply(flow, call, line)
         _record(flow, call, reply)
-        return _twiml(flow, call, reply)
+        return _twiml(flow, call, reply, line)
 
     return wrapper
 
@@ -124,19 +131,27 @@ def _stamped(reply: Reply, digest: str) -> Reply:
     return Reply(reply.verbs, events)
 
 
-def _safe_reply(flow: CallFlow | None, call: Call | None) -> tuple[Reply, CallFlow | None]:
+def _safe_reply(flow: CallFlow | None, call: Call | None, line: str | None = None) -> tuple[Reply, CallFlow | None]:
     try:
-        flow = flow or _flow_for(_snapshot(), None)
+        flow = flow or _flow_for(_snapshot(), line)
         return flow.safe(call.now if call else None), flow
     except Exception:  # noqa: BLE001 - even the live configuration may be what broke
         log.exception("safe route failed; answering with the static list")
         return Reply([]), flow
 
 
-def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply) -> Response:
+def _static_answer(line: str | None) -> str:
+    """The static safe answer of the line named in the URL, else the answer of last resort."""
+    found = current().live.static_lines.get(line or "")
+    if found is None:
+        return current().static_twiml
+    return twiml.render(static_fallback(found), found.flow.voice, found.flow.language)
+
+
+def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply, line: str | None = None) -> Response:
     try:
         if flow is None or not reply.verbs:
-            body = current().static_twiml
+            body = _static_answer(line)
         else:
             body = twiml.render(
                 reply.verbs,
@@ -325,12 +340,11 @@ def status() -> Response:
 def fallback() -> Response:
     """For Twilio's fallback URL: the static safe answer, without touching the schedule."""
     try:
-        snapshot = _snapshot()
-        line = request.args.get("line")
-        if line not in snapshot.flows:
-            line = _flow_for(snapshot, None).line.key
-        flow = snapshot.flows[line]
-        body = twiml.render(static_fallback(flow.line), flow.flow.voice, flow.flow.language)
+        line = request.args.get("line") or ""
+        if line not in current().live.static_lines:
+            snapshot = current().live.current()
+            line = _flow_for(snapshot, None).line.key if snapshot else current().settings.default_line
+        body = _static_answer(line)
     except Exception:  # noqa: BLE001
         log.exception("fallback answer failed; answering with the static list")
         body = current().static_twiml
