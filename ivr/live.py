@@ -118,7 +118,7 @@ class Publisher:
         old = self._config_of(live[1]) if live else None
         said = summary(old, new, now, now + timedelta(days=SUMMARY_DAYS))
         self.releases.save(digest, files, now, by, message, said)
-        self.releases.make_live(digest, now, by, "publish", message)
+        self.releases.make_live(digest, now, by, "publish", message, said)
         return Published(digest, True, said, self._record_changes(old, new, now, digest, by))
 
     def rollback(self, digest: str, now: datetime, by: str, message: str) -> Published:
@@ -132,7 +132,7 @@ class Publisher:
             return Published(stored.digest, False, "already live", ())
         old = self._config_of(live[1]) if live else None
         said = summary(old, new, now, now + timedelta(days=SUMMARY_DAYS))
-        self.releases.make_live(stored.digest, now, by, "rollback", message or f"rolled back to {stored.digest}")
+        self.releases.make_live(stored.digest, now, by, "rollback", message or f"rolled back to {stored.digest}", said)
         return Published(stored.digest, True, said, self._record_changes(old, new, now, stored.digest, by))
 
     def folder_of(self, digest: str) -> Path:
@@ -155,13 +155,18 @@ class Publisher:
     def _record_changes(
         self, old: config_module.Config | None, new: config_module.Config, now: datetime, digest: str, by: str
     ) -> tuple[str, ...]:
-        """Write each service whose destination changes at this instant into the routing history."""
+        """Write each service whose destination changes at this instant into the routing history.
+
+        The first release changes nothing: before it, the working files were routing the calls.
+        """
+        if old is None:
+            return ()
         told = []
         for change in routing_changes(old, new, now, now + timedelta(seconds=1)):
             old_key = change.old.key if change.old else None
             new_key = change.new.key if change.new else None
             self.store.routing_change(change.line, change.service, now, old_key, new_key, release=digest, changed_by=by)
-            told.append(change.describe())
+            told.append(change.describe_now())
         return tuple(told)
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ivr.cli import calls, clock, flows, lines
+from ivr.cli import calls, clock, flows, lines, releases
 from ivr.core.errors import ConfigError, IvrError
 
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="DIR", help="folder holding flows/ and schedules/")
-    for group in (lines, flows, calls, clock):
+    for group in (lines, releases, flows, calls, clock):
         group.register(sub, common)
     return parser
 

@@ -52,7 +52,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _records(need_schema: bool = True) -> Iterator[CallStore]:
+def records(need_schema: bool = True) -> Iterator[CallStore]:
+    """The call records' store; a database error becomes one line naming the database."""
     store = open_store()
     try:
         if need_schema and store.schema_version() < LATEST:
@@ -70,7 +71,7 @@ def _shown(store: CallStore) -> str:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    with _records(need_schema=False) as store:
+    with records(need_schema=False) as store:
         applied = store.upgrade()
         where = _shown(store)
     if applied:
@@ -82,7 +83,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     since = parse_time(args.since, LONDON) if args.since else None
-    with _records() as store:
+    with records() as store:
         found = store.calls(line=args.line, since=since, limit=args.limit)
     if args.json:
         print(json.dumps([call_json(c) for c in found], indent=2))
@@ -92,7 +93,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _records() as store:
+    with records() as store:
         story = store.story(args.sid)
     if story is None:
         raise UnknownCall(args.sid)

@@ -28,7 +28,11 @@ class Change:
 
     def describe(self) -> str:
         """One line: when, which service, from whom to whom, and why."""
-        return f"{_span(self.start, self.end)} {self.line} {self.service}: {_who(self.old)} -> {_who(self.new)} ({self.why})"
+        return f"{_span(self.start, self.end)} {self.describe_now()}"
+
+    def describe_now(self) -> str:
+        """The change without its time: which service, from whom to whom, and why."""
+        return f"{self.line} {self.service}: {_who(self.old)} -> {_who(self.new)} ({self.why})"
 
     def as_json(self) -> dict[str, str | None]:
         return {
@@ -55,7 +59,8 @@ def routing_changes(old: Config | None, new: Config, start: datetime, end: datet
                 earlier = [Interval(start, end, None, "not configured")]
             else:
                 earlier = before.timeline(service, start, end)
-            changes.extend(_differences(key, service, earlier, after))
+            reasons = {o.label: f"diversion '{o.reason}'" for o in router.schedule.overrides}
+            changes.extend(_differences(key, service, earlier, after, reasons))
     return changes
 
 
@@ -84,7 +89,7 @@ def summary(old: Config | None, new: Config, start: datetime, end: datetime) -> 
     return "; ".join(parts + gone)
 
 
-def _differences(line: str, service: str, old: list[Interval], new: list[Interval]) -> list[Change]:
+def _differences(line: str, service: str, old: list[Interval], new: list[Interval], reasons: dict[str, str]) -> list[Change]:
     """Walk both timelines together (each is contiguous and in order), one stretch at a time."""
     found: list[Change] = []
     i = j = 0
@@ -93,6 +98,7 @@ def _differences(line: str, service: str, old: list[Interval], new: list[Interva
         left = max(was.start.timestamp(), now.start.timestamp())
         right = min(was.end.timestamp(), now.end.timestamp())
         if left < right and _key(was.destination) != _key(now.destination):
+            why = reasons.get(now.rule, now.rule)
             begin, finish = max(was.start, now.start, key=_stamp), min(was.end, now.end, key=_stamp)
             previous = found[-1] if found else None
             if (
@@ -103,7 +109,7 @@ def _differences(line: str, service: str, old: list[Interval], new: list[Interva
             ):
                 found[-1] = Change(line, service, previous.start, finish, previous.old, previous.new, previous.why)
             else:
-                found.append(Change(line, service, begin, finish, was.destination, now.destination, now.rule))
+                found.append(Change(line, service, begin, finish, was.destination, now.destination, why))
         if was.end.timestamp() <= now.end.timestamp():
             i += 1
         else:

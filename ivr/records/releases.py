@@ -60,12 +60,12 @@ class ReleaseStore:
         with self.store.writing() as conn:
             return self.store.insert_once(conn, releases, values)
 
-    def make_live(self, digest: str, at: datetime, by: str, action: str, message: str) -> int:
+    def make_live(self, digest: str, at: datetime, by: str, action: str, message: str, summary: str) -> int:
         """Make a stored release the live one; returns its place in the log."""
         with self.store.writing() as conn:
             row = conn.execute(
                 release_log.insert()
-                .values(digest=digest, at=at, by=by, action=action, message=message)
+                .values(digest=digest, at=at, by=by, action=action, message=message, summary=summary)
                 .returning(release_log.c.seq)
             ).first()
         assert row is not None
@@ -90,13 +90,8 @@ class ReleaseStore:
         return StoredRelease(row.digest, row.published_at, row.published_by, row.message, row.summary, files)
 
     def history(self, limit: int = 50) -> list[LogEntry]:
-        """The newest entries of the live-release log first, each with its release's summary."""
-        query = (
-            select(release_log, releases.c.summary)
-            .join(releases, releases.c.digest == release_log.c.digest)
-            .order_by(release_log.c.seq.desc())
-            .limit(limit)
-        )
+        """The newest entries of the live-release log first."""
+        query = select(release_log).order_by(release_log.c.seq.desc()).limit(limit)
         with self.store.reading() as conn:
             rows = conn.execute(query).all()
         return [LogEntry(r.seq, r.digest, r.at, r.by, r.action, r.message, r.summary) for r in rows]

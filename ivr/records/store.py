@@ -149,6 +149,7 @@ release_log = Table(
     Column("by", String(128), nullable=False),
     Column("action", String(16), nullable=False),  # publish or rollback
     Column("message", Text, nullable=False),
+    Column("summary", Text, nullable=False),  # what this step changed, against the release live before it
 )
 
 
