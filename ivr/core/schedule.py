@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from ivr.core.calendar import Calendar, DayPattern
@@ -317,9 +318,14 @@ def _paint(rules: list[Rule], lo: int, hi: int) -> list[_WallSegment]:
     return [(a, b, owner[k]) for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
 
 
-def _merge(pieces: list[tuple]) -> list[tuple]:
+Piece = tuple[float, float, Rule | Override | None]  # a stretch of time (timestamps) and what answers in it
+Edge = TypeVar("Edge", int, float)
+What = TypeVar("What")
+
+
+def _merge(pieces: list[tuple[Edge, Edge, What]]) -> list[tuple[Edge, Edge, What]]:
     """Join neighbouring pieces that share the same answer (compared by identity)."""
-    merged: list[tuple] = []
+    merged: list[tuple[Edge, Edge, What]] = []
     for a, b, what in pieces:
         if merged and merged[-1][2] is what and merged[-1][1] == a:
             merged[-1] = (merged[-1][0], b, what)
@@ -328,7 +334,7 @@ def _merge(pieces: list[tuple]) -> list[tuple]:
     return merged
 
 
-def _overlay(base: list[tuple], top: list[tuple]) -> list[tuple]:
+def _overlay(base: list[Piece], top: list[Piece]) -> list[Piece]:
     """Pieces of `base` with `top` laid over them wherever `top` has something."""
     if not top:
         return base
