@@ -24,7 +24,8 @@ from ivr.config import PROJECT_DIR
 LONDON = ZoneInfo("Europe/London")
 TOKEN = "test-auth-token"
 PUBLIC = "https://ivr.example.org"
-SCHEMA_PATH = PROJECT_DIR.parent / "shared" / "reference" / "twiml-voice.xsd"
+DATA = Path(__file__).parent / "data"  # published reference files, sources in data/README.md
+SCHEMA_PATH = DATA / "twiml-voice.xsd"
 SCHEMA = etree.XMLSchema(etree.parse(str(SCHEMA_PATH)))
 
 
