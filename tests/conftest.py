@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.config import PROJECT_DIR
+from tests import pg
 
 LONDON = ZoneInfo("Europe/London")
 TOKEN = "test-auth-token"
@@ -27,6 +28,11 @@ PUBLIC = "https://ivr.example.org"
 DATA = Path(__file__).parent / "data"  # published reference files, sources in data/README.md
 SCHEMA_PATH = DATA / "twiml-voice.xsd"
 SCHEMA = etree.XMLSchema(etree.parse(str(SCHEMA_PATH)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the throwaway PostgreSQL cluster, if this process started one (tests/pg.py)."""
+    pg.stop_throwaway()
 
 
 def london(text: str) -> datetime:
