@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every installed version, transitive ones included, is pinned here; `make lock` regenerates it.
 LOCK := constraints.txt
 
-.PHONY: run test lint bench clean lock
+.PHONY: run test lint bench clean lock postgres-server
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,27 @@ run: $(STAMP)
 	$(BIN)/ivr check
 	IVR_ENV=$${IVR_ENV:-development} IVR_RUN_CLOCK=$${IVR_RUN_CLOCK:-1} $(BIN)/flask --app 'ivr.app:create_app()' run --host 127.0.0.1 --port $${PORT:-5000}
 
-test: $(STAMP)
+test: $(STAMP) postgres-server
 	$(BIN)/ruff check ivr tests bench
 	$(BIN)/mypy
 	$(BIN)/ivr check
 	$(BIN)/pytest -q
+
+# With no PostgreSQL server answering, the tests start a throwaway cluster from the server binaries
+# (tests/pg_cluster.py, which also says where they are looked for). Install them when they are missing
+# and we can (root with apt-get); otherwise carry on, and the PostgreSQL tests say what to install.
+postgres-server:
+	@if [ -z "$${IVR_TEST_POSTGRES_URL:-}" ] && ! $(PYTHON) -c 'import sys; sys.path.insert(0, "."); from tests.pg_cluster import server_bin_dir; sys.exit(server_bin_dir() is None)'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing the PostgreSQL server binaries (apt-get install postgresql) for the tests"; \
+	    log=$$(mktemp); export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get install -y -q postgresql >$$log 2>&1 || { apt-get update -q >>$$log 2>&1 && apt-get install -y -q postgresql >>$$log 2>&1; }; } \
+	      || { tail -n 20 $$log; echo "make: could not install postgresql; carrying on"; }; \
+	    rm -f $$log; \
+	  else \
+	    echo "make: no PostgreSQL server binaries, and not root with apt-get to install them; carrying on"; \
+	  fi; \
+	fi
 
 # Re-resolve $(LOCK) from pyproject.toml (all extras) in a temporary venv; run it after changing dependencies.
 lock:
