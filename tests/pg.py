@@ -42,7 +42,7 @@ def answers(url: str) -> str | None:
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any failure means "use something else"
-        return f"{exc.__class__.__name__}: {str(exc).strip()}"
+        return f"{exc.__class__.__name__}: {' '.join(str(exc).split())}"  # one line: failures are read in a summary
     return None
 
 
