@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from lxml import etree
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -20,12 +22,35 @@ from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.config.loader import PROJECT_DIR
+from tests import pg
 
 LONDON = ZoneInfo("Europe/London")
 TOKEN = "test-auth-token"
 PUBLIC = "https://ivr.example.org"
-SCHEMA_PATH = PROJECT_DIR.parent / "shared" / "reference" / "twiml-voice.xsd"
+DATA = Path(__file__).parent / "data"  # published reference files, sources in data/README.md
+SCHEMA_PATH = DATA / "twiml-voice.xsd"
 SCHEMA = etree.XMLSchema(etree.parse(str(SCHEMA_PATH)))
+
+# In CI (CI set, as CI services do) every run tries the same Hypothesis examples, so a green run
+# cannot be luck and a red one can be re-run; no example database, since CI starts empty anyway.
+# Locally the examples stay random (and failures are saved in .hypothesis/) to keep finding bugs.
+# No deadline: timing on a busy 2-core runner is not behaviour. HYPOTHESIS_PROFILE=ci forces it.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+
+
+def hypothesis_profile(environ: Mapping[str, str]) -> str:
+    """HYPOTHESIS_PROFILE if set, else `ci` when CI is set (and not false), else `dev`."""
+    in_ci = environ.get("CI", "").lower() not in ("", "0", "false")
+    return environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci else "dev")
+
+
+hypothesis_settings.load_profile(hypothesis_profile(os.environ))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the throwaway PostgreSQL cluster, if this process started one (tests/pg.py)."""
+    pg.stop_throwaway()
 
 
 def london(text: str) -> datetime:

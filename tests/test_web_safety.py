@@ -15,15 +15,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ivr.app import StartupRefused, create_app
-from ivr.config.loader import PROJECT_DIR
 from ivr.core.errors import ConfigError
 from ivr.core.flow import CallFlow
 from ivr.services import services_of
 from ivr.web.security import is_signed
 from tests.builders import shipped_copy
-from tests.conftest import PUBLIC, TOKEN, Twilio, london, validate_twiml
+from tests.conftest import DATA, PUBLIC, TOKEN, Twilio, london, validate_twiml
 
-VECTORS = json.loads((PROJECT_DIR.parent / "shared" / "reference" / "twilio-signature-vectors.json").read_text())["vectors"]
+VECTORS = json.loads((DATA / "twilio-signature-vectors.json").read_text())["vectors"]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])

@@ -1,0 +1,68 @@
+"""The throwaway PostgreSQL cluster the tests fall back on when no server answers, and how a server is chosen."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests import pg
+from tests.pg_cluster import Cluster, ClusterError, start_cluster
+
+CLOSED = "postgresql://postgres@127.0.0.1:1/test"  # port 1: nothing listens, the connection is refused at once
+
+
+def _start() -> Cluster:
+    try:
+        return start_cluster()
+    except ClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def test_throwaway_cluster_answers_then_is_gone_after_stop() -> None:
+    """A started cluster answers SELECT 1 in database `test`; after stop nothing answers on its port and its folder is deleted."""
+    cluster = _start()
+    try:
+        with psycopg.connect(cluster.url, connect_timeout=5) as conn:
+            assert conn.execute("SELECT 1, current_database(), current_user").fetchone() == (1, "test", "postgres")
+        assert cluster.root.is_dir()
+    finally:
+        cluster.stop()
+    assert not cluster.root.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(cluster.url, connect_timeout=5).close()
+    cluster.stop()  # a second stop is harmless
+
+
+def test_unreachable_default_falls_back_to_a_throwaway_cluster() -> None:
+    """With no IVR_TEST_POSTGRES_URL and nothing at the default, the chosen server is a new cluster that answers."""
+    with pytest.warns(UserWarning, match="throwaway cluster"):
+        url, cluster = pg.choose_server(None, CLOSED)
+    assert cluster is not None
+    try:
+        assert url == cluster.url != CLOSED
+        assert pg.answers(url) is None
+    finally:
+        cluster.stop()
+
+
+def test_explicit_url_is_used_as_given() -> None:
+    """IVR_TEST_POSTGRES_URL is used even when nothing answers there: no cluster stands in for it."""
+    assert pg.choose_server(CLOSED, pg.DEFAULT) == (CLOSED, None)
+
+
+def test_unreachable_explicit_url_fails_and_never_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PostgreSQL test with IVR_TEST_POSTGRES_URL pointing nowhere fails, naming the URL and the variable."""
+    monkeypatch.setenv("IVR_TEST_POSTGRES_URL", CLOSED)
+    monkeypatch.setattr(pg, "_chosen", None)
+    monkeypatch.setattr(pg, "_failure", None)
+    monkeypatch.setattr(pg, "_cluster", None)
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)127\.0\.0\.1:1/test .*IVR_TEST_POSTGRES_URL"):
+        with pg.postgres_schema():
+            pass
+
+
+def test_missing_server_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without server binaries the cluster is not started and the error names what to install."""
+    monkeypatch.setattr("tests.pg_cluster.server_bin_dir", lambda: None)
+    with pytest.raises(ClusterError, match="apt-get install postgresql"):
+        start_cluster()
