@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from ivr.app import create_app
-from ivr.calls_cli import tell
-from ivr.recorder import Recorder
+from ivr.records.recorder import Recorder
+from ivr.records.story import tell
+from ivr.services import services_of
 from tests.builders import shipped_copy, write_files
 from tests.conftest import FrozenClock, Twilio, london
 
@@ -199,7 +200,7 @@ def test_unreadable_acceptance_after_talking_ends_the_call(
     """When acceptance cannot be read, an answered dial ends the call: no second team is rung."""
     first = twilio.press(twilio.post("/voice/wiltshire"), "1")
     assert first.dialled() == [MASH]
-    monkeypatch.setattr(app.extensions["ivr.store"], "accepted", BrokenStore().accepted)
+    monkeypatch.setattr(services_of(app).store, "accepted", BrokenStore().accepted)
     done = twilio.dial_result(first, status, DialCallDuration="95")
     assert done.dialled() == []
     assert done.says() == ["The call has ended. Goodbye."]
@@ -211,7 +212,7 @@ def test_unreadable_acceptance_without_an_answer_still_rings_on(
 ) -> None:
     """When acceptance cannot be read but nobody answered, the next team in the chain is rung."""
     first = twilio.press(twilio.post("/voice/wiltshire"), "1")
-    monkeypatch.setattr(app.extensions["ivr.store"], "accepted", BrokenStore().accepted)
+    monkeypatch.setattr(services_of(app).store, "accepted", BrokenStore().accepted)
     assert twilio.dial_result(first, "no-answer").dialled() == [WILTS_OUT_OF_HOURS]
 
 
@@ -224,7 +225,7 @@ def test_record_names_each_dialled_team_and_the_unaccepted_answer(twilio: Twilio
     second = twilio.dial_result(first, "completed", DialCallDuration="30")
     assert second.dialled() == [WILTS_OUT_OF_HOURS]
     twilio.dial_result(second, "no-answer")
-    story = app.extensions["ivr.store"].story(twilio.params["CallSid"])
+    story = services_of(app).store.story(twilio.params["CallSid"])
     dials = [e.detail for e in story.events if e.kind == "dial"]
     assert [(d["attempt"], d["destination"], d["number"], d["status"]) for d in dials] == [
         (1, "mash", MASH, "unaccepted"),
@@ -245,7 +246,7 @@ def test_record_says_the_answerer_did_not_accept(twilio: Twilio, app: Any) -> No
     declined = twilio.press(again, "5", **leg)
     assert declined.doc.find("Hangup") is not None
     twilio.post("/voice/status", CallStatus="completed", CallDuration="40")
-    told = tell(app.extensions["ivr.store"].story(twilio.params["CallSid"]))
+    told = tell(services_of(app).store.story(twilio.params["CallSid"]))
     assert "11:00:00 Answerer of attempt 1 did not accept the call" in told
 
 
@@ -254,7 +255,7 @@ def test_record_says_the_answerer_accepted_and_talked(twilio: Twilio, app: Any) 
     first = twilio.press(twilio.post("/voice/wiltshire"), "1")
     twilio.accept(first)
     twilio.dial_result(first, "completed", DialCallDuration="125")
-    told = tell(app.extensions["ivr.store"].story(twilio.params["CallSid"]))
+    told = tell(services_of(app).store.story(twilio.params["CallSid"]))
     assert f"11:00:00 Dialled mash {MASH}: accepted, talked 2m05s" in told
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from ivr import config
-from ivr.alerts import Alerts
 from ivr.clock import Jobs
-from ivr.live import Snapshot
-from ivr.sms import TextSender
+from ivr.config.snapshot import Snapshot
+from ivr.notify.alerts import Alerts
+from ivr.notify.sms import TextSender
 from tests.builders import write_files
 from tests.conftest import RecordingHttpClient, london
 

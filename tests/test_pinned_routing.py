@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.model import ALL_WEEKDAYS, DayKind, Destination, Override, Rule, Schedule, Service
-from ivr.schedule import Router
+from ivr.core.model import ALL_WEEKDAYS, DayKind, Destination, Override, Rule, Schedule, Service
+from ivr.core.schedule import Router
 from tests.builders import at, same_instant, shipped_copy
 
 SERVICE = "child-at-risk"

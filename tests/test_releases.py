@@ -9,8 +9,8 @@ import pytest
 
 from ivr.cli import main
 from ivr.config.files import MAX_FILE_BYTES, digest_of, read_files, write_folder
-from ivr.live import LIVE_POINTER, LiveRelease, Publisher, ReleaseError
 from ivr.core.errors import ConfigError
+from ivr.live import LIVE_POINTER, LiveRelease, Publisher, ReleaseError
 from ivr.records.store import CallStore
 from tests.builders import shipped_copy
 from tests.conftest import london
