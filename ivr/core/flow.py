@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ivr.core.facts import Detail, Fact
 from ivr.core.model import Decision, Destination, Line, Menu, Option, Schedule
 from ivr.core.numbers import display, spoken, spoken_address
 from ivr.core.schedule import Router
@@ -30,7 +31,7 @@ class Reply:
     """Verbs for Twilio plus (kind, detail) facts for the call record."""
 
     verbs: list[Verb]
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    facts: list[tuple[Fact, Detail]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,11 @@ class CallFlow:
         """A new call: greeting, the 999 warning, then the start menu, all interruptible."""
         where = Where((self.flow.start,))
         intro = (Say(self.flow.greeting), Say(self.flow.warning))
-        return Reply(self._menu_verbs(where, intro), [("menu", {"menu": self.flow.start})])
+        return Reply(self._menu_verbs(where, intro), [(Fact.MENU, {"menu": self.flow.start})])
 
     def menu(self, where: Where) -> Reply:
         """Play the menu at the end of the trail."""
-        return Reply(self._menu_verbs(where, ()), [("menu", {"menu": where.trail[-1]})])
+        return Reply(self._menu_verbs(where, ()), [(Fact.MENU, {"menu": where.trail[-1]})])
 
     def _menu_verbs(self, where: Where, intro: tuple[Say, ...]) -> list[Verb]:
         menu = self.flow.menus[where.trail[-1]]
@@ -110,28 +111,28 @@ class CallFlow:
         menu = self.flow.menus[where.trail[-1]]
         keys = self.flow.keys
         pressed = {"menu": menu.key, "digits": digits} if digits else {"menu": menu.key, "speech": speech}
-        events: list[tuple[str, dict[str, Any]]] = [("key", pressed)] if digits or speech else []
+        facts: list[tuple[Fact, Detail]] = [(Fact.KEY, pressed)] if digits or speech else []
         if digits == keys.shortcut:
-            return _with(events, self.ask_code(where))
+            return _with(facts, self.ask_code(where))
         if digits == keys.repeat:
-            return _with(events, self.menu(Where(where.trail)))
+            return _with(facts, self.menu(Where(where.trail)))
         if digits == keys.back:
-            return _with(events, self.menu(Where(where.trail[:-1] or where.trail)))
+            return _with(facts, self.menu(Where(where.trail[:-1] or where.trail)))
         option = menu.option(digits) if digits else _heard(menu, speech)
         if option is None:
-            return _with(events, self.retry(where, silent=not (digits or speech)))
+            return _with(facts, self.retry(where, silent=not (digits or speech)))
         if option.menu:
-            return _with(events, self.menu(Where((*where.trail, option.menu))))
+            return _with(facts, self.menu(Where((*where.trail, option.menu))))
         assert option.service is not None
         via = f"option {option.key} of the {menu.key} menu"
-        return _with(events, self.connect(option.service, now, via=via, caller=caller, call_sid=call_sid))
+        return _with(facts, self.connect(option.service, now, via=via, caller=caller, call_sid=call_sid))
 
     def retry(self, where: Where, silent: bool) -> Reply:
         """No input (`silent`) or a wrong key: play the menu again; after the last try, connect."""
         if where.tries >= self.flow.tries:
             reason = f"{'no choice' if silent else 'no valid choice'} after {where.tries} tries"
             connect = Redirect(self.url("connect", self._urgent.key, via=f"after {where.tries} tries without a choice"))
-            return Reply([Say("Connecting you to someone who can help."), connect], [("fallback", {"reason": reason})])
+            return Reply([Say("Connecting you to someone who can help."), connect], [(Fact.FALLBACK, {"reason": reason})])
         sorry = Say("Sorry, I did not hear a choice." if silent else "Sorry, that is not one of the options.")
         nxt = Where(where.trail, where.tries + 1)
         return Reply([sorry, Redirect(self.url("menu", nxt.trail[-1], **nxt.query()))])
@@ -151,9 +152,9 @@ class CallFlow:
             retry = self.retry(where, silent=not code)
             return Reply(
                 [Say("That code is not recognised."), *retry.verbs],
-                [("key", {"menu": "shortcut", "digits": code}), *retry.events],
+                [(Fact.KEY, {"menu": "shortcut", "digits": code}), *retry.facts],
             )
-        events = [("shortcut", {"code": code, "service": shortcut.service})]
+        facts: list[tuple[Fact, Detail]] = [(Fact.SHORTCUT, {"code": code, "service": shortcut.service})]
         decision = self.router.route(shortcut.service, now)
         lead: list[Verb] = []
         dest = decision.destination
@@ -165,7 +166,7 @@ class CallFlow:
         connect = self.connect(
             shortcut.service, now, via=f"professional shortcut {code}", caller=caller, call_sid=call_sid, decision=decision
         )
-        return Reply([*lead, *connect.verbs], events + connect.events)
+        return Reply([*lead, *connect.verbs], facts + connect.facts)
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -183,16 +184,16 @@ class CallFlow:
     ) -> Reply:
         """Route `service` now and ring the next destination of its chain not yet tried."""
         decision = decision or self.router.route(service, now)
-        events: list[tuple[str, dict[str, Any]]] = [("route", _route_fact(decision))]
+        facts: list[tuple[Fact, Detail]] = [(Fact.ROUTE, _route_fact(decision))]
         dest = decision.destination
         if dest is None:
-            return Reply(self._closed(decision, now), events)
+            return Reply(self._closed(decision, now), facts)
         if dest.number is None:
-            return Reply(self._details_verbs(dest), events)
+            return Reply(self._details_verbs(dest), facts)
         chain = self.chain(decision)
         remaining = [d for d in chain if d.key not in tried]
         if not remaining:
-            return Reply(self._exhausted(service, via, rounds, attempt), events)
+            return Reply(self._exhausted(service, via, rounds, attempt), facts)
         target = remaining[0]
         attempt += 1
         say = Say(f"Connecting you to {target.name}." if not tried else f"Trying {target.name}.")
@@ -204,7 +205,7 @@ class CallFlow:
             caller_id=caller,
             timeout=DIAL_TIMEOUT,
         )
-        return Reply([say, dial], events)
+        return Reply([say, dial], facts)
 
     def chain(self, decision: Decision) -> list[Destination]:
         """The decision's destination, then the service's fallbacks, each number rung once."""
@@ -242,9 +243,11 @@ class CallFlow:
             "duration": duration,
         }
         if talked:
-            return Reply([Say("The call has ended. Goodbye."), Hangup()], [("dial", fact), ("end", {"outcome": "connected"})])
+            return Reply(
+                [Say("The call has ended. Goodbye."), Hangup()], [(Fact.DIAL, fact), (Fact.END, {"outcome": "connected"})]
+            )
         nxt = self.connect(service, now, via, tried, rounds, attempt, caller, call_sid)
-        return Reply([Say("There was no answer."), *nxt.verbs], [("dial", fact), *nxt.events])
+        return Reply([Say("There was no answer."), *nxt.verbs], [(Fact.DIAL, fact), *nxt.facts])
 
     def _exhausted(self, service: str, via: str, rounds: int, attempt: int) -> list[Verb]:
         front = self.line.schedule.destinations[self.flow.front_door]
@@ -279,9 +282,9 @@ class CallFlow:
     def screened(self, service: str, via: str, call: str, attempt: int, digits: str, tries: int) -> Reply:
         """The answerer pressed a key: 1 bridges the call; anything else plays the message again."""
         if digits == ACCEPT_KEY:
-            return Reply([Say("Connecting.")], [("screen", {"attempt": attempt, "accepted": True})])
+            return Reply([Say("Connecting.")], [(Fact.SCREEN, {"attempt": attempt, "accepted": True})])
         if tries >= 2:
-            return Reply([Hangup()], [("screen", {"attempt": attempt, "accepted": False})])
+            return Reply([Hangup()], [(Fact.SCREEN, {"attempt": attempt, "accepted": False})])
         return self.screen(service, via, call, attempt, tries + 1)
 
     # -- details read out -------------------------------------------------------------------
@@ -340,10 +343,10 @@ class CallFlow:
             try:
                 reply = self.connect(self._urgent.key, now, via="the safe route after an error")
                 if any(isinstance(v, Dial) for v in reply.verbs):
-                    return Reply([Say(self.flow.warning), *reply.verbs], [("fallback", {"reason": "error"}), *reply.events])
+                    return Reply([Say(self.flow.warning), *reply.verbs], [(Fact.FALLBACK, {"reason": "error"}), *reply.facts])
             except Exception:  # noqa: BLE001 - the static list below is the answer to any failure
                 pass
-        return Reply(static_fallback(self.line), [("fallback", {"reason": "static"})])
+        return Reply(static_fallback(self.line), [(Fact.FALLBACK, {"reason": "static"})])
 
 
 def static_fallback(line: Line) -> list[Verb]:
@@ -409,7 +412,7 @@ def spoken_when(at: datetime, now: datetime) -> str:
     return f"on {at:%A} {at.day} {at:%B} at {clock}"
 
 
-def _route_fact(decision: Decision) -> dict[str, Any]:
+def _route_fact(decision: Decision) -> Detail:
     dest = decision.destination
     return {
         "service": decision.service,
@@ -431,8 +434,8 @@ def _heard(menu: Menu, speech: str) -> Option | None:
     return next((o for o in menu.options if o.word and o.word in said), None) if said else None
 
 
-def _with(events: list[tuple[str, dict[str, Any]]], reply: Reply) -> Reply:
-    return Reply(reply.verbs, events + reply.events)
+def _with(facts: list[tuple[Fact, Detail]], reply: Reply) -> Reply:
+    return Reply(reply.verbs, facts + reply.facts)
 
 
 def _key_name(key: str) -> str:

@@ -6,6 +6,8 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
+from ivr.core.facts import Detail, Fact
+
 log = logging.getLogger(__name__)
 
 
@@ -36,10 +38,11 @@ class Recorder:
             config_digest=digest,
         )
 
-    def record(self, line: str, call: CallLike, events: list[tuple[str, dict[str, Any]]], step: str) -> None:
-        for index, (kind, detail) in enumerate(events):
-            self._safely(kind, self.store.event, call.sid, call.now, kind, detail, f"{step}:{index}", line=line)
-            if kind == "end":
+    def record(self, line: str, call: CallLike, facts: list[tuple[Fact, Detail]], step: str) -> None:
+        """Each fact of one webhook step, once per (call, step, index)."""
+        for index, (kind, detail) in enumerate(facts):
+            self._safely(kind, self.store.event, call.sid, call.now, kind.value, detail, f"{step}:{index}", line=line)
+            if kind is Fact.END:
                 self._safely("call end", self.store.call_ended, call.sid, call.now, detail.get("outcome", ""))
 
     def accept(self, sid: str, attempt: int, at: datetime) -> None:
@@ -57,7 +60,7 @@ class Recorder:
         """Twilio's status callback: a dialled leg (has a parent) or the caller's call itself."""
         if parent:
             detail = {"leg": sid, "status": status, "duration": duration}
-            self._safely("status", self.store.event, parent, at, "status", detail, f"status:{sid}:{status}")
+            self._safely("status", self.store.event, parent, at, Fact.STATUS.value, detail, f"status:{sid}:{status}")
         elif status in ("completed", "busy", "failed", "no-answer", "canceled"):
             self._safely("call end", self.store.call_ended, sid, at, status)
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config.live import Snapshot
+from ivr.core.facts import Fact
 from ivr.core.flow import CallFlow, Reply, Where, sms_text, static_fallback
 from ivr.core.numbers import caller_number, mask
 from ivr.web import twiml
@@ -119,8 +120,8 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
 
 def _stamped(reply: Reply, digest: str) -> Reply:
     """Each routing decision names the configuration it was taken under (it may change mid-call)."""
-    events = [(kind, {**detail, "config_digest": digest} if kind == "route" else detail) for kind, detail in reply.events]
-    return Reply(reply.verbs, events)
+    facts = [(kind, {**detail, "config_digest": digest} if kind is Fact.ROUTE else detail) for kind, detail in reply.facts]
+    return Reply(reply.verbs, facts)
 
 
 def _safe_reply(flow: CallFlow | None, call: Call | None) -> tuple[Reply, CallFlow | None]:
@@ -155,7 +156,7 @@ def _record(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
         return
     recorder = current_app.extensions.get("ivr.recorder")
     if recorder is not None:
-        recorder.record(flow.line.key, call, reply.events, f"{call.step}:{request.path}")
+        recorder.record(flow.line.key, call, reply.facts, f"{call.step}:{request.path}")
 
 
 # -- the caller's side ---------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def details(flow: CallFlow, call: Call, snapshot: Snapshot, destination: str) ->
         twilio_number = request.form.get("To", "")
         sent = bool(call.caller) and sender.send(call.caller, twilio_number, sms_text(flow.line, dest))
         reply = flow.details_input(dest, digits, sent)
-        return Reply(reply.verbs, [("sms", {"to_masked": mask(call.caller or ""), "sent": sent, "destination": dest.key})])
+        return Reply(reply.verbs, [(Fact.SMS, {"to_masked": mask(call.caller or ""), "sent": sent, "destination": dest.key})])
     return flow.details_input(dest, digits, sent)
 
 
@@ -285,14 +286,14 @@ def screened(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
     )
     recorder = current_app.extensions.get("ivr.recorder")
     if recorder is not None and parent:
-        accepted = any(kind == "screen" and detail.get("accepted") for kind, detail in reply.events)
+        accepted = any(kind is Fact.SCREEN and detail.get("accepted") for kind, detail in reply.facts)
         if accepted:
             recorder.accept(parent, attempt, call.now)
         # The answerer's leg has its own CallSid: file the fact under the caller's call.
         recorder.record(
             flow.line.key,
             Call(parent, None, call.called, call.step, call.now),
-            reply.events,
+            reply.facts,
             f"screened:{attempt}:{call.sid}:{call.step}",
         )
     return Reply(reply.verbs)
