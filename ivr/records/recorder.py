@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ivr.core.facts import Detail, Fact
+from ivr.core.state import Call
 
 log = logging.getLogger(__name__)
-
-
-class CallLike(Protocol):
-    sid: str
-    caller: str | None
-    called: str
-    now: datetime
 
 
 class Recorder:
@@ -25,7 +19,7 @@ class Recorder:
         self.store = store
         self.simulated = simulated
 
-    def started(self, line: str, call: CallLike, digest: str) -> None:
+    def started(self, line: str, call: Call, digest: str) -> None:
         self._safely(
             "call start",
             self.store.call_started,
@@ -38,9 +32,12 @@ class Recorder:
             config_digest=digest,
         )
 
-    def record(self, line: str, call: CallLike, facts: list[tuple[Fact, Detail]], step: str) -> None:
-        """Each fact of one webhook step, once per (call, step, index)."""
+    def record(self, line: str, call: Call, facts: list[tuple[Fact, Detail]], step: str) -> None:
+        """Each fact of one webhook step, once per (call, step, index); an accepted screening also as an acceptance."""
         for index, (kind, detail) in enumerate(facts):
+            if kind is Fact.SCREEN and detail.get("accepted"):
+                # Written before the fact: the dial's result, next, reads it to decide whether the caller talked.
+                self.accept(call.sid, detail.get("attempt", 0), call.now)
             self._safely(kind, self.store.event, call.sid, call.now, kind.value, detail, f"{step}:{index}", line=line)
             if kind is Fact.END:
                 self._safely("call end", self.store.call_ended, call.sid, call.now, detail.get("outcome", ""))
