@@ -12,6 +12,7 @@ import pytest
 
 from ivr import cli
 from ivr.cli import calls as calls_cli
+from ivr.core.facts import Fact
 from ivr.records.store import CallEvent, CallStore, CallStory, CallSummary
 from ivr.records.story import tell
 from tests.pg import postgres_schema
@@ -340,6 +341,14 @@ def test_tell_every_kind_of_fact() -> None:
         '02:14:16 surprise: {"a": 2, "b": 1}',
         "02:14:17 Call ended: no-answer",
     ]
+
+
+def test_every_kind_of_fact_has_a_sentence_of_its_own() -> None:
+    """Each Fact reads as its own sentence, never as the raw `kind: detail` kept for kinds the story does not know."""
+    sentences = {kind: told([(1, kind, {})])[1].removeprefix("02:14:06 ") for kind in Fact}
+    raw = {kind: sentence for kind, sentence in sentences.items() if sentence.startswith(f"{kind}: ")}
+    assert raw == {}, "a Fact without a sentence in ivr/records/story.py"
+    assert len(set(sentences.values())) == len(Fact), sentences
 
 
 def test_tell_dial_results() -> None:

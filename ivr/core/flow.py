@@ -1,47 +1,43 @@
 """The call flow: from where a caller is and what they pressed, what they hear and who is rung.
 
-Pure: given a line, its router and the instant, each method returns the verbs to play and the
-facts worth recording. Nothing here knows Flask, Twilio or the database; every step's state
-travels in the webhook URL, so any worker can serve any step of any call.
+Pure: given a line, its router and the values of one webhook step (ivr.core.state), each method
+returns the verbs to play and the facts worth recording. Nothing here knows Flask, Twilio or the
+database; every step's state travels in the webhook URL, so any worker can serve any step of any call.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ivr.core.facts import Detail, Fact
 from ivr.core.model import Decision, Destination, Line, Menu, Option, Schedule
-from ivr.core.numbers import display, spoken, spoken_address
+from ivr.core.numbers import display, mask, spoken, spoken_address
 from ivr.core.schedule import Router
+from ivr.core.state import HEARINGS, ROUNDS, Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 DIAL_TIMEOUT = 25  # seconds a team's phone rings before the next in the chain is tried
 SCREEN_TIMEOUT = 8  # seconds the answerer has to press 1
 MENU_TIMEOUT = 6
-ROUNDS = 3  # times the whole chain is tried before the caller is let go
 ACCEPT_KEY = "1"
+TEXT_KEY = "1"  # after a team's details: have them sent by text message
+CODE_END = "#"  # ends a shortcut code
 ANSWERED = frozenset({"completed", "answered"})
+
+SendText = Callable[[str, str], bool]
+"""Send a text message (to, body); True when it went. The web layer's, handed to `details_input`."""
 
 
 @dataclass(frozen=True)
 class Reply:
-    """Verbs for Twilio plus (kind, detail) facts for the call record."""
+    """Verbs for Twilio plus the facts for the call record."""
 
     verbs: list[Verb]
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Where:
-    """A caller's place in the menus: the trail of menus walked and the try number."""
-
-    trail: tuple[str, ...]
-    tries: int = 1
-
-    def query(self, **extra: Any) -> dict[str, Any]:
-        return {"trail": ".".join(self.trail), "try": self.tries, **extra}
+    facts: list[tuple[Fact, Detail]] = field(default_factory=list)
 
 
 class CallFlow:
@@ -61,7 +57,7 @@ class CallFlow:
         }
         # Who to ring, in order, for every destination a service can be routed to.
         schedule = line.schedule
-        self._chains = {
+        self._dial_orders = {
             (service.key, first): dialable_once(schedule, [first, *service.fallback])
             for service in schedule.services.values()
             for first in {r.destination for r in service.rules}
@@ -71,6 +67,7 @@ class CallFlow:
     # -- URLs -------------------------------------------------------------------------------
 
     def url(self, *parts: str, **query: Any) -> str:
+        """This line's webhook path for `parts`, with the non-empty `query` values."""
         path = "/".join([self.base, *(quote(p, safe="") for p in parts)])
         clean = {k: v for k, v in query.items() if v not in (None, "")}
         return f"{path}?{urlencode(clean)}" if clean else path
@@ -81,16 +78,16 @@ class CallFlow:
         """A new call: greeting, the 999 warning, then the start menu, all interruptible."""
         where = Where((self.flow.start,))
         intro = (Say(self.flow.greeting), Say(self.flow.warning))
-        return Reply(self._menu_verbs(where, intro), [("menu", {"menu": self.flow.start})])
+        return Reply(self._menu_verbs(where, intro), [(Fact.MENU, {"menu": self.flow.start})])
 
     def menu(self, where: Where) -> Reply:
         """Play the menu at the end of the trail."""
-        return Reply(self._menu_verbs(where, ()), [("menu", {"menu": where.trail[-1]})])
+        return Reply(self._menu_verbs(where, ()), [(Fact.MENU, {"menu": where.menu})])
 
     def _menu_verbs(self, where: Where, intro: tuple[Say, ...]) -> list[Verb]:
-        menu = self.flow.menus[where.trail[-1]]
+        menu = self.flow.menus[where.menu]
         options, top_level, nested = self._prompts[menu.key]
-        action = self.url("input", menu.key, **where.query())
+        action = self.url("input", menu.key, **where.to_query())
         prompts = (*intro, *options, nested if len(where.trail) > 1 else top_level)
         # With no key pressed Twilio falls through to the Redirect, which counts as a try.
         return [Gather(action, prompts, 1, MENU_TIMEOUT, "", self._hints[menu.key]), Redirect(action)]
@@ -103,58 +100,59 @@ class CallFlow:
         back = f" To go back, press {_key_name(keys.back)}."
         return ((Say(menu.intro), *spoken_options) if menu.intro else spoken_options), Say(repeat), Say(repeat + back)
 
-    def menu_input(
-        self, where: Where, digits: str, speech: str, now: datetime, caller: str | None = None, call_sid: str = ""
-    ) -> Reply:
+    def menu_input(self, where: Where, heard: Heard, call: Call) -> Reply:
         """What a key (or a spoken word) does in the menu at the end of the trail."""
-        menu = self.flow.menus[where.trail[-1]]
+        menu = self.flow.menus[where.menu]
         keys = self.flow.keys
+        digits, speech = heard.digits, heard.speech
         pressed = {"menu": menu.key, "digits": digits} if digits else {"menu": menu.key, "speech": speech}
-        events: list[tuple[str, dict[str, Any]]] = [("key", pressed)] if digits or speech else []
+        facts: list[tuple[Fact, Detail]] = [(Fact.KEY, pressed)] if digits or speech else []
         if digits == keys.shortcut:
-            return _with(events, self.ask_code(where))
+            return _with(facts, self.ask_code(where))
         if digits == keys.repeat:
-            return _with(events, self.menu(Where(where.trail)))
+            return _with(facts, self.menu(Where(where.trail)))
         if digits == keys.back:
-            return _with(events, self.menu(Where(where.trail[:-1] or where.trail)))
-        option = menu.option(digits) if digits else _heard(menu, speech)
+            return _with(facts, self.menu(Where(where.trail[:-1] or where.trail)))
+        option = menu.option(digits) if digits else _said(menu, speech)
         if option is None:
-            return _with(events, self.retry(where, silent=not (digits or speech)))
+            return _with(facts, self.retry(where, silent=not (digits or speech)))
         if option.menu:
-            return _with(events, self.menu(Where((*where.trail, option.menu))))
+            return _with(facts, self.menu(Where((*where.trail, option.menu))))
         assert option.service is not None
-        via = f"option {option.key} of the {menu.key} menu"
-        return _with(events, self.connect(option.service, now, via=via, caller=caller, call_sid=call_sid))
+        chain = Chain(option.service, via=f"option {option.key} of the {menu.key} menu")
+        return _with(facts, self.connect(chain, call))
 
     def retry(self, where: Where, silent: bool) -> Reply:
         """No input (`silent`) or a wrong key: play the menu again; after the last try, connect."""
         if where.tries >= self.flow.tries:
             reason = f"{'no choice' if silent else 'no valid choice'} after {where.tries} tries"
-            connect = Redirect(self.url("connect", self._urgent.key, via=f"after {where.tries} tries without a choice"))
-            return Reply([Say("Connecting you to someone who can help."), connect], [("fallback", {"reason": reason})])
+            chain = Chain(self._urgent.key, via=f"after {where.tries} tries without a choice")
+            connect = Redirect(self.url("connect", chain.service, **chain.to_query()))
+            return Reply([Say("Connecting you to someone who can help."), connect], [(Fact.FALLBACK, {"reason": reason})])
         sorry = Say("Sorry, I did not hear a choice." if silent else "Sorry, that is not one of the options.")
         nxt = Where(where.trail, where.tries + 1)
-        return Reply([sorry, Redirect(self.url("menu", nxt.trail[-1], **nxt.query()))])
+        return Reply([sorry, Redirect(self.url("menu", nxt.menu, **nxt.to_query()))])
 
     # -- professional shortcuts -------------------------------------------------------------
 
     def ask_code(self, where: Where) -> Reply:
         """After the shortcut key: collect the code (the caller may already be typing it)."""
-        action = self.url("code", **where.query())
-        gather = Gather(action, (Say("Shortcut code."),), self._code_digits, 5, "#")
+        action = self.url("code", **where.to_query())
+        gather = Gather(action, (Say("Shortcut code."),), self._code_digits, 5, CODE_END)
         return Reply([gather, Redirect(action)])
 
-    def code_input(self, where: Where, code: str, now: datetime, caller: str | None = None, call_sid: str = "") -> Reply:
+    def code_input(self, where: Where, heard: Heard, call: Call) -> Reply:
         """A professional's code: straight to its service, which still obeys the schedule."""
+        code = heard.digits.rstrip(CODE_END)
         shortcut = self.flow.shortcuts.get(code)
         if shortcut is None:
             retry = self.retry(where, silent=not code)
             return Reply(
                 [Say("That code is not recognised."), *retry.verbs],
-                [("key", {"menu": "shortcut", "digits": code}), *retry.events],
+                [(Fact.KEY, {"menu": "shortcut", "digits": code}), *retry.facts],
             )
-        events = [("shortcut", {"code": code, "service": shortcut.service})]
-        decision = self.router.route(shortcut.service, now)
+        facts: list[tuple[Fact, Detail]] = [(Fact.SHORTCUT, {"code": code, "service": shortcut.service})]
+        decision = self.router.route(shortcut.service, call.now)
         lead: list[Verb] = []
         dest = decision.destination
         expected = shortcut.expects
@@ -162,127 +160,109 @@ class CallFlow:
             lead.append(
                 Say(f"{_sentence(shortcut.name)} is not open at this time. You will be put through to {dest.name} instead.")
             )
-        connect = self.connect(
-            shortcut.service, now, via=f"professional shortcut {code}", caller=caller, call_sid=call_sid, decision=decision
-        )
-        return Reply([*lead, *connect.verbs], events + connect.events)
+        connect = self.connect(Chain(shortcut.service, via=f"professional shortcut {code}"), call, decision)
+        return Reply([*lead, *connect.verbs], facts + connect.facts)
 
     # -- connecting -------------------------------------------------------------------------
 
-    def connect(
-        self,
-        service: str,
-        now: datetime,
-        via: str,
-        tried: tuple[str, ...] = (),
-        rounds: int = 1,
-        attempt: int = 0,
-        caller: str | None = None,
-        call_sid: str = "",
-        decision: Decision | None = None,
-    ) -> Reply:
-        """Route `service` now and ring the next destination of its chain not yet tried."""
-        decision = decision or self.router.route(service, now)
-        events: list[tuple[str, dict[str, Any]]] = [("route", _route_fact(decision))]
+    def connect(self, chain: Chain, call: Call, decision: Decision | None = None) -> Reply:
+        """Route the chain's service now and ring its next destination not yet tried this round."""
+        decision = decision or self.router.route(chain.service, call.now)
+        facts: list[tuple[Fact, Detail]] = [(Fact.ROUTE, _route_fact(decision))]
         dest = decision.destination
         if dest is None:
-            return Reply(self._closed(decision, now), events)
+            return Reply(self._closed(decision, call.now), facts)
         if dest.number is None:
-            return Reply(self._details_verbs(dest), events)
-        chain = self.chain(decision)
-        remaining = [d for d in chain if d.key not in tried]
+            return Reply(self._details_verbs(dest), facts)
+        remaining = [d for d in self.dial_order(decision) if d.key not in chain.tried]
         if not remaining:
-            return Reply(self._exhausted(service, via, rounds, attempt), events)
+            return Reply(self._exhausted(chain), facts)
         target = remaining[0]
-        attempt += 1
-        say = Say(f"Connecting you to {target.name}." if not tried else f"Trying {target.name}.")
-        query = {"via": via, "tried": ",".join((*tried, target.key)), "round": rounds, "attempt": attempt}
+        rung = chain.rung(target.key)
+        say = Say(f"Connecting you to {target.name}." if not chain.tried else f"Trying {target.name}.")
         dial = Dial(
             number=target.number or "",
-            action=self.url("dialled", service, **query),
-            screen=self.url("screen", service, call=call_sid, attempt=attempt, via=via),
-            caller_id=caller,
+            action=self.url("dialled", chain.service, **rung.to_query()),
+            screen=self.url("screen", chain.service, **rung.screening(call.sid).to_query(service_in_path=True)),
+            caller_id=call.caller,
             timeout=DIAL_TIMEOUT,
         )
-        return Reply([say, dial], events)
+        return Reply([say, dial], facts)
 
-    def chain(self, decision: Decision) -> list[Destination]:
+    def dial_order(self, decision: Decision) -> list[Destination]:
         """The decision's destination, then the service's fallbacks, each number rung once."""
         if decision.destination is None:
             return []
-        return self._chains[(decision.service, decision.destination.key)]
+        return self._dial_orders[(decision.service, decision.destination.key)]
 
-    def dialled(
-        self,
-        service: str,
-        now: datetime,
-        via: str,
-        tried: tuple[str, ...],
-        rounds: int,
-        attempt: int,
-        status: str,
-        accepted: bool | None,
-        duration: str = "",
-        caller: str | None = None,
-        call_sid: str = "",
-    ) -> Reply:
+    def dialled(self, chain: Chain, result: DialResult, call: Call) -> Reply:
         """The Dial finished: done if the answerer accepted, else the next in the chain.
 
-        `accepted` is None when the record of acceptance could not be read; then Twilio's
-        status alone decides, since a caller who talked must not be rung on to someone else.
+        When the record of acceptance could not be read (`accepted` None), Twilio's status
+        alone decides, since a caller who talked must not be rung on to someone else.
         """
-        talked = status in ANSWERED and accepted is not False
-        outcome = status if talked else ("unaccepted" if status in ANSWERED else status or "failed")
-        dialled = self.line.schedule.destinations.get(tried[-1]) if tried else None
+        talked = result.status in ANSWERED and result.accepted is not False
+        outcome = result.status if talked else ("unaccepted" if result.status in ANSWERED else result.status or "failed")
+        dialled = self.line.schedule.destinations.get(chain.tried[-1]) if chain.tried else None
         fact = {
-            "attempt": attempt,
+            "attempt": chain.attempt,
             "destination": dialled.key if dialled else "",
             "number": dialled.number if dialled else None,
             "status": outcome,
-            "duration": duration,
+            "duration": result.duration,
         }
         if talked:
-            return Reply([Say("The call has ended. Goodbye."), Hangup()], [("dial", fact), ("end", {"outcome": "connected"})])
-        nxt = self.connect(service, now, via, tried, rounds, attempt, caller, call_sid)
-        return Reply([Say("There was no answer."), *nxt.verbs], [("dial", fact), *nxt.events])
+            return Reply(
+                [Say("The call has ended. Goodbye."), Hangup()], [(Fact.DIAL, fact), (Fact.END, {"outcome": "connected"})]
+            )
+        nxt = self.connect(chain, call)
+        return Reply([Say("There was no answer."), *nxt.verbs], [(Fact.DIAL, fact), *nxt.facts])
 
-    def _exhausted(self, service: str, via: str, rounds: int, attempt: int) -> list[Verb]:
+    def _exhausted(self, chain: Chain) -> list[Verb]:
         front = self.line.schedule.destinations[self.flow.front_door]
         words = [
             Say("I am sorry, nobody could take your call."),
             Say(self.flow.warning),
             Say(f"You can also call {front.name} on {spoken(front.number or '')}."),
         ]
-        if rounds >= ROUNDS:
+        if chain.round >= ROUNDS:
             return [*words, Say("Please call again. Goodbye."), Hangup()]
-        action = self.url("again", service, via=via, round=rounds + 1, attempt=attempt)
+        action = self.url("again", chain.service, **chain.next_round().to_query())
         gather = Gather(action, (*words, Say("To try again, press 1, or stay on the line.")), 1, MENU_TIMEOUT)
         # Staying on the line tries again too: a caller who says nothing is not cut off.
         return [gather, Redirect(action)]
 
-    def again(self, service: str, now: datetime, via: str, rounds: int, attempt: int, caller: str | None, call_sid: str) -> Reply:
-        """Try the whole chain once more."""
-        return self.connect(service, now, via, (), rounds, attempt, caller, call_sid)
+    def again(self, chain: Chain, heard: Heard, call: Call) -> Reply:
+        """After nobody answered: the whole chain once more, or the shortcut key asks for a professional's code."""
+        if heard.digits == self.flow.keys.shortcut:
+            return self.ask_code(Where((self.flow.start,)))
+        return self.connect(replace(chain, tried=()), call)
 
     # -- the answerer's side ----------------------------------------------------------------
 
-    def screen(self, service: str, via: str, call: str, attempt: int, tries: int = 1) -> Reply:
+    def screen(self, screening: Screening) -> Reply:
         """What the person answering hears: where the call comes from; press 1 to take it."""
-        name = self.line.schedule.services[service].name
-        text = f"This is a call from the {self.flow.name} line: {name}, through {via}. To accept the call, press {ACCEPT_KEY}."
-        action = self.url("screened", call=call, attempt=attempt, service=service, via=via, **{"try": tries})
-        if tries >= 2:
-            return Reply([Gather(action, (Say(text),), 1, SCREEN_TIMEOUT), Hangup()])
-        again = self.url("screen", service, call=call, attempt=attempt, via=via, **{"try": tries + 1})
-        return Reply([Gather(action, (Say(text),), 1, SCREEN_TIMEOUT), Redirect(again)])
+        name = self.line.schedule.services[screening.service].name
+        text = (
+            f"This is a call from the {self.flow.name} line: {name}, through {screening.via}. "
+            f"To accept the call, press {ACCEPT_KEY}."
+        )
+        gather = Gather(self.url("screened", **screening.to_query()), (Say(text),), 1, SCREEN_TIMEOUT)
+        if screening.hearing >= HEARINGS:
+            return Reply([gather, Hangup()])
+        again = self.url("screen", screening.service, **screening.heard_again().to_query(service_in_path=True))
+        return Reply([gather, Redirect(again)])
 
-    def screened(self, service: str, via: str, call: str, attempt: int, digits: str, tries: int) -> Reply:
-        """The answerer pressed a key: 1 bridges the call; anything else plays the message again."""
-        if digits == ACCEPT_KEY:
-            return Reply([Say("Connecting.")], [("screen", {"attempt": attempt, "accepted": True})])
-        if tries >= 2:
-            return Reply([Hangup()], [("screen", {"attempt": attempt, "accepted": False})])
-        return self.screen(service, via, call, attempt, tries + 1)
+    def screened(self, screening: Screening, heard: Heard) -> Reply:
+        """The answerer pressed a key: 1 bridges the call; anything else plays the message again, then hangs up.
+
+        The SCREEN fact belongs to the caller's call (`screening.call`), not to the answerer's leg.
+        """
+        if heard.digits == ACCEPT_KEY:
+            return Reply([Say("Connecting.")], [(Fact.SCREEN, {"attempt": screening.attempt, "accepted": True})])
+        if screening.hearing >= HEARINGS:
+            return Reply([Hangup()], [(Fact.SCREEN, {"attempt": screening.attempt, "accepted": False})])
+        return self.screen(screening.heard_again())
 
     # -- details read out -------------------------------------------------------------------
 
@@ -291,25 +271,28 @@ class CallFlow:
         prompts.extend(Say(line) for line in contact_lines(dest, spoken_form=True))
         prompts.append(
             Say(
-                f"To have these details sent to you by text message, press 1. To hear them again, press {_key_name(self.flow.keys.repeat)}. To go back to the menu, press {_key_name(self.flow.keys.back)}."
+                f"To have these details sent to you by text message, press {TEXT_KEY}. To hear them again, press {_key_name(self.flow.keys.repeat)}. To go back to the menu, press {_key_name(self.flow.keys.back)}."
             )
         )
         action = self.url("details", dest.key)
         return [Gather(action, tuple(prompts), 1, MENU_TIMEOUT), Redirect(self.url("menu", self.flow.start))]
 
-    def details_input(self, dest: Destination, digits: str, sent: bool | None) -> Reply:
-        """After the details: 1 sends them by text (the web layer reports whether it could)."""
+    def details_input(self, destination: str, heard: Heard, call: Call, send: SendText) -> Reply:
+        """After a team's details: 1 texts them to the caller through `send`, 9 reads them again, * asks for a code."""
+        dest = self.line.schedule.destinations[destination]
         keys = self.flow.keys
-        if digits == "1":
+        if heard.digits == TEXT_KEY:
+            sent = send(call.caller, sms_text(self.line, dest)) if call.caller else False
             words = (
                 "The details have been sent to you by text message."
                 if sent
                 else "Sorry, a text message cannot be sent to the number you are calling from."
             )
-            return Reply([Say(words), Redirect(self.url("menu", self.flow.start))])
-        if digits == keys.repeat:
+            fact = {"to_masked": mask(call.caller or ""), "sent": sent, "destination": dest.key}
+            return Reply([Say(words), Redirect(self.url("menu", self.flow.start))], [(Fact.SMS, fact)])
+        if heard.digits == keys.repeat:
             return Reply(self._details_verbs(dest))
-        if digits == keys.shortcut:
+        if heard.digits == keys.shortcut:
             return self.ask_code(Where((self.flow.start,)))
         return Reply([Redirect(self.url("menu", self.flow.start))])
 
@@ -325,8 +308,7 @@ class CallFlow:
         if urgent is not None:
             words += f" If you are worried that a child is at risk, press {urgent.key}."
         # Keys pressed during the message count as choices in the start menu.
-        start = Where((self.flow.start,))
-        action = self.url("input", self.flow.start, **start.query())
+        action = self.url("input", self.flow.start, **Where((self.flow.start,)).to_query())
         return [Gather(action, (Say(words),), 1, 1), Redirect(self.url("menu", self.flow.start))]
 
     # -- when all else fails ----------------------------------------------------------------
@@ -335,15 +317,17 @@ class CallFlow:
         """The answer for anything unexpected: the warning, then the urgent route as scheduled.
 
         Without a usable instant (or if routing itself fails) the static 24/7 list is dialled.
+        The request may be what broke, so nothing of it (caller ID, call SID) is trusted.
         """
         if now is not None:
             try:
-                reply = self.connect(self._urgent.key, now, via="the safe route after an error")
+                chain = Chain(self._urgent.key, via="the safe route after an error")
+                reply = self.connect(chain, Call("", None, "", now))
                 if any(isinstance(v, Dial) for v in reply.verbs):
-                    return Reply([Say(self.flow.warning), *reply.verbs], [("fallback", {"reason": "error"}), *reply.events])
+                    return Reply([Say(self.flow.warning), *reply.verbs], [(Fact.FALLBACK, {"reason": "error"}), *reply.facts])
             except Exception:  # noqa: BLE001 - the static list below is the answer to any failure
                 pass
-        return Reply(static_fallback(self.line), [("fallback", {"reason": "static"})])
+        return Reply(static_fallback(self.line), [(Fact.FALLBACK, {"reason": "static"})])
 
 
 def static_fallback(line: Line) -> list[Verb]:
@@ -418,7 +402,7 @@ def spoken_when(at: datetime, now: datetime) -> str:
     return f"on {at:%A} {at.day} {at:%B} at {clock}"
 
 
-def _route_fact(decision: Decision) -> dict[str, Any]:
+def _route_fact(decision: Decision) -> Detail:
     dest = decision.destination
     return {
         "service": decision.service,
@@ -435,13 +419,13 @@ def _option_text(menu: Menu, option: Option) -> str:
     return f"{option.label}, press {option.key}{say}."
 
 
-def _heard(menu: Menu, speech: str) -> Option | None:
+def _said(menu: Menu, speech: str) -> Option | None:
     said = speech.lower()
     return next((o for o in menu.options if o.word and o.word in said), None) if said else None
 
 
-def _with(events: list[tuple[str, dict[str, Any]]], reply: Reply) -> Reply:
-    return Reply(reply.verbs, events + reply.events)
+def _with(facts: list[tuple[Fact, Detail]], reply: Reply) -> Reply:
+    return Reply(reply.verbs, facts + reply.facts)
 
 
 def _key_name(key: str) -> str:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
+
+from ivr.core.facts import Detail, Fact
+from ivr.core.state import Call
 
 log = logging.getLogger(__name__)
-
-
-class CallLike(Protocol):
-    """What the recorder needs to know of a call (read-only)."""
-
-    @property
-    def sid(self) -> str: ...
-    @property
-    def caller(self) -> str | None: ...
-    @property
-    def called(self) -> str: ...
-    @property
-    def now(self) -> datetime: ...
 
 
 class Recorder:
@@ -29,7 +19,7 @@ class Recorder:
         self.store = store
         self.simulated = simulated
 
-    def started(self, line: str, call: CallLike, digest: str) -> None:
+    def started(self, line: str, call: Call, digest: str) -> None:
         self._safely(
             "call start",
             self.store.call_started,
@@ -42,10 +32,14 @@ class Recorder:
             config_digest=digest,
         )
 
-    def record(self, line: str, call: CallLike, events: list[tuple[str, dict[str, Any]]], step: str) -> None:
-        for index, (kind, detail) in enumerate(events):
-            self._safely(kind, self.store.event, call.sid, call.now, kind, detail, f"{step}:{index}", line=line)
-            if kind == "end":
+    def record(self, line: str, call: Call, facts: list[tuple[Fact, Detail]], step: str) -> None:
+        """Each fact of one webhook step, once per (call, step, index); an accepted screening also as an acceptance."""
+        for index, (kind, detail) in enumerate(facts):
+            if kind is Fact.SCREEN and detail.get("accepted"):
+                # Written before the fact: the dial's result, next, reads it to decide whether the caller talked.
+                self.accept(call.sid, detail.get("attempt", 0), call.now)
+            self._safely(kind, self.store.event, call.sid, call.now, kind.value, detail, f"{step}:{index}", line=line)
+            if kind is Fact.END:
                 self._safely("call end", self.store.call_ended, call.sid, call.now, detail.get("outcome", ""))
 
     def accept(self, sid: str, attempt: int, at: datetime) -> None:
@@ -63,7 +57,7 @@ class Recorder:
         """Twilio's status callback: a dialled leg (has a parent) or the caller's call itself."""
         if parent:
             detail = {"leg": sid, "status": status, "duration": duration}
-            self._safely("status", self.store.event, parent, at, "status", detail, f"status:{sid}:{status}")
+            self._safely("status", self.store.event, parent, at, Fact.STATUS.value, detail, f"status:{sid}:{status}")
         elif status in ("completed", "busy", "failed", "no-answer", "canceled"):
             self._safely("call end", self.store.call_ended, sid, at, status)
 

@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ivr.core.errors import IvrError
+from ivr.core.facts import Fact
 from ivr.core.numbers import caller_number
 
 
@@ -192,10 +193,10 @@ class StoreError(IvrError, RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    """One fact about a call, as the web layer wrote it."""
+    """One fact about a call, as the web layer wrote it (a kind this release does not know stays text)."""
 
     at: datetime
-    kind: str
+    kind: Fact | str
     detail: dict[str, Any]
 
 
@@ -579,7 +580,7 @@ def _lock_key(name: str) -> int:
 
 
 def _event(row: Any) -> CallEvent:
-    return CallEvent(row.at, row.kind, json.loads(row.detail))
+    return CallEvent(row.at, Fact.read(row.kind), json.loads(row.detail))
 
 
 def _summary(row: Any, found: list[CallEvent]) -> CallSummary:
@@ -604,16 +605,16 @@ def path(found: list[CallEvent] | tuple[CallEvent, ...]) -> str:
     routed: str | None = None
     for e in found:
         d = e.detail
-        if e.kind == "key":
+        if e.kind == Fact.KEY:
             parts.append(f"{d.get('menu')}>{d['digits'] if 'digits' in d else repr(d.get('speech'))}")
-        elif e.kind == "shortcut":
+        elif e.kind == Fact.SHORTCUT:
             parts.append(f"shortcut {d.get('code')}")
-        elif e.kind == "route" and d.get("service") != routed:
+        elif e.kind == Fact.ROUTE and d.get("service") != routed:
             # Each ring-on re-routes the same service: say it once.
             routed = d.get("service")
             parts.append(f"{routed}" if d.get("destination") else f"{routed}(closed)")
-        elif e.kind == "dial":
+        elif e.kind == Fact.DIAL:
             parts.append(f"{d.get('destination')}({d.get('status')})")
-        elif e.kind == "fallback":
+        elif e.kind == Fact.FALLBACK:
             parts.append(f"fallback({d.get('reason')})")
     return " -> ".join(parts)

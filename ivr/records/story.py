@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ivr.core.facts import Fact
 from ivr.core.numbers import mask
 from ivr.records.store import CallEvent, CallStory, CallSummary
 
@@ -54,8 +55,8 @@ def tell(story: CallStory) -> list[str]:
     told: list[tuple[datetime, int, str]] = [
         (call.started_at, -1, f"Call {call.call_sid} to {call.line} from {_caller(call)}{simulated}")
     ]
-    dialled = {e.detail.get("attempt") for e in story.events if e.kind == "dial"}
-    accepted = {e.detail.get("attempt"): bool(e.detail.get("accepted")) for e in story.events if e.kind == "screen"}
+    dialled = {e.detail.get("attempt") for e in story.events if e.kind == Fact.DIAL}
+    accepted = {e.detail.get("attempt"): bool(e.detail.get("accepted")) for e in story.events if e.kind == Fact.SCREEN}
     numbers: dict[str, str] = {}
     last_route: tuple[Any, ...] | None = None
     dial_began: datetime | None = None
@@ -63,7 +64,7 @@ def tell(story: CallStory) -> list[str]:
     for index, e in enumerate(story.events):
         d = e.detail
         at = e.at
-        if e.kind == "route":
+        if e.kind == Fact.ROUTE:
             if d.get("destination") and d.get("number"):
                 numbers[d["destination"]] = d["number"]
             dial_began = e.at
@@ -71,12 +72,12 @@ def tell(story: CallStory) -> list[str]:
             if fact == last_route:
                 continue  # ringing on re-routes the same service; the decision was already told
             last_route = fact
-        elif e.kind == "dial":
+        elif e.kind == Fact.DIAL:
             # Told when the dialling began (the route before it), so the talking follows it in time.
             at, dial_began = dial_began or e.at, e.at
-        elif e.kind == "screen" and d.get("attempt") in dialled:
+        elif e.kind == Fact.SCREEN and d.get("attempt") in dialled:
             continue  # told with the dial it belongs to
-        elif e.kind == "end":
+        elif e.kind == Fact.END:
             ended = True
         told.append((at, index, _fact(e, numbers, accepted)))
     if call.ended_at and not ended:
@@ -87,42 +88,46 @@ def tell(story: CallStory) -> list[str]:
 
 def _fact(e: CallEvent, numbers: dict[str, str], accepted: dict[Any, bool]) -> str:
     d = e.detail
-    if e.kind == "menu":
-        return f"Heard menu {d.get('menu')}"
-    if e.kind == "key":
-        if d.get("menu") == "shortcut":
-            return f"Entered shortcut code {d.get('digits')}: not recognised" if d.get("digits") else "Entered no shortcut code"
-        if "digits" in d:
-            return f"Chose {d['digits']} in menu {d.get('menu')}"
-        return f"Said {d.get('speech')!r} in menu {d.get('menu')}"
-    if e.kind == "shortcut":
-        return f"Used shortcut {d.get('code')} for {d.get('service')}"
-    if e.kind == "route":
-        config = f" (configuration {str(d['config_digest'])[:8]})" if d.get("config_digest") else ""
-        if not d.get("destination"):
-            return f"Routed {d.get('service')}: closed, by {d.get('rule')}{config}"
-        return (
-            f"Routed {d.get('service')} to {d['destination']} ({d.get('number') or 'no phone number'}) by {d.get('rule')}{config}"
-        )
-    if e.kind == "dial":
-        number = d.get("number") or numbers.get(d.get("destination") or "")
-        who = f"{d.get('destination')} {number}" if number else f"{d.get('destination')}"
-        return f"Dialled {who}: {_dial_result(d, accepted.get(d.get('attempt')))}"
-    if e.kind == "screen":
-        return f"Answerer of attempt {d.get('attempt')} {'accepted the call' if d.get('accepted') else 'did not accept the call'}"
-    if e.kind == "status":
-        talked = _duration(d.get("duration"))
-        return f"Twilio reports the dialled call {d.get('status')}" + (f" after {talked}" if talked else "")
-    if e.kind == "sms":
-        what = f"{d['destination']}'s details " if d.get("destination") else ""
-        if d.get("sent") is False:
-            return f"Could not text {what}to {d.get('to_masked')}"
-        return f"Texted {what}to {d.get('to_masked')}"
-    if e.kind == "fallback":
-        return f"Took the safe route: {d.get('reason')}"
-    if e.kind == "end":
-        return f"Call ended: {d.get('outcome')}"
-    return f"{e.kind}: {json.dumps(d, sort_keys=True)}"
+    # `case Fact.X` compares by value, so a kind read back as plain text is told the same way.
+    match e.kind:
+        case Fact.MENU:
+            return f"Heard menu {d.get('menu')}"
+        case Fact.KEY:
+            if d.get("menu") == "shortcut":
+                return (
+                    f"Entered shortcut code {d.get('digits')}: not recognised" if d.get("digits") else "Entered no shortcut code"
+                )
+            if "digits" in d:
+                return f"Chose {d['digits']} in menu {d.get('menu')}"
+            return f"Said {d.get('speech')!r} in menu {d.get('menu')}"
+        case Fact.SHORTCUT:
+            return f"Used shortcut {d.get('code')} for {d.get('service')}"
+        case Fact.ROUTE:
+            config = f" (configuration {str(d['config_digest'])[:8]})" if d.get("config_digest") else ""
+            if not d.get("destination"):
+                return f"Routed {d.get('service')}: closed, by {d.get('rule')}{config}"
+            return f"Routed {d.get('service')} to {d['destination']} ({d.get('number') or 'no phone number'}) by {d.get('rule')}{config}"
+        case Fact.DIAL:
+            number = d.get("number") or numbers.get(d.get("destination") or "")
+            who = f"{d.get('destination')} {number}" if number else f"{d.get('destination')}"
+            return f"Dialled {who}: {_dial_result(d, accepted.get(d.get('attempt')))}"
+        case Fact.SCREEN:
+            return f"Answerer of attempt {d.get('attempt')} {'accepted the call' if d.get('accepted') else 'did not accept the call'}"
+        case Fact.STATUS:
+            talked = _duration(d.get("duration"))
+            return f"Twilio reports the dialled call {d.get('status')}" + (f" after {talked}" if talked else "")
+        case Fact.SMS:
+            what = f"{d['destination']}'s details " if d.get("destination") else ""
+            if d.get("sent") is False:
+                return f"Could not text {what}to {d.get('to_masked')}"
+            return f"Texted {what}to {d.get('to_masked')}"
+        case Fact.FALLBACK:
+            return f"Took the safe route: {d.get('reason')}"
+        case Fact.END:
+            return f"Call ended: {d.get('outcome')}"
+        case _:
+            # A kind this release has no sentence for (a newer release's, or a misspelt one) is shown raw, never dropped.
+            return f"{e.kind}: {json.dumps(d, sort_keys=True)}"
 
 
 def _dial_result(d: dict[str, Any], accepted: bool | None) -> str:

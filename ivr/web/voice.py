@@ -5,16 +5,17 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, abort, g, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config.snapshot import Snapshot
-from ivr.core.flow import CallFlow, Reply, Where, sms_text, static_fallback
-from ivr.core.numbers import caller_number, mask
+from ivr.core.facts import Fact
+from ivr.core.flow import CallFlow, Reply, SendText, static_fallback
+from ivr.core.numbers import mask
+from ivr.core.state import Call, Chain, DialResult, Heard, Screening, Where
+from ivr.records.recorder import Recorder
 from ivr.services import current
 from ivr.web import twiml
 from ivr.web.health import count
@@ -36,46 +37,36 @@ def init_app(app: Flask) -> None:
             return error
         if error.code == 413:  # too big to read, so its signature cannot be checked; not Twilio's
             return Response("Forbidden", status=403)
-        token = current().settings.auth_token
-        if token and not is_signed(request, token, current().settings.public_url):
+        settings = current().settings
+        if settings.auth_token and not is_signed(request, settings.auth_token, settings.public_url):
             return Response("Forbidden", status=403)
         log.warning("%s for %s; answering with the safe route", error.code, request.path)
         count("safe_answer")
         reply, flow = _safe_reply(None, None)
-        return _twiml(flow, None, reply)
+        return _twiml(flow, 0, reply)
 
 
 @bp.before_request
 def _check_signature() -> None:
-    token = current().settings.auth_token
-    if not token:
+    settings = current().settings
+    if not settings.auth_token:
         return  # development mode, announced loudly at start
-    if not is_signed(request, token, current().settings.public_url):
+    if not is_signed(request, settings.auth_token, settings.public_url):
         log.warning("403 for %s: missing or wrong X-Twilio-Signature", request.path)
         count("forbidden")
         abort(403)
 
 
-@dataclass(frozen=True)
-class Call:
-    """What one webhook request tells us about the call."""
-
-    sid: str
-    caller: str | None  # E.164, or None when withheld or not a number
-    called: str
-    step: int
-    now: datetime
-
-
 def _call() -> Call:
-    form = request.form
-    return Call(
-        sid=form.get("CallSid", "")[:64],
-        caller=caller_number(form.get("From", "")[:32]),
-        called=form.get("To", "")[:32],
-        step=_int(request.args.get("n"), 0, 0, 10_000),
-        now=current().clock(),
-    )
+    return Call.from_form(request.form, current().clock())
+
+
+def _step() -> int:
+    """This request's place in its call (`n=`, written by the answer before), so retries stay distinct from new steps."""
+    try:
+        return min(max(int(request.args.get("n") or ""), 0), 10_000)
+    except ValueError:
+        return 0
 
 
 class NothingLive(LookupError):
@@ -83,7 +74,10 @@ class NothingLive(LookupError):
 
 
 def _snapshot() -> Snapshot:
-    snapshot = current().live.current()
+    """The configuration in force, read once per request so that one answer never mixes two."""
+    if "ivr_snapshot" not in g:
+        g.ivr_snapshot = current().live.current()
+    snapshot: Snapshot | None = g.ivr_snapshot
     if snapshot is None:
         raise NothingLive("no configuration is live")
     return snapshot
@@ -107,28 +101,28 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
     def wrapper(**kwargs: Any) -> Response:
         call = None
         flow = None
+        step = 0
         line = kwargs.pop("line", None)
         try:
-            call = _call()
+            call, step = _call(), _step()
             snapshot = _snapshot()
             flow = _flow_for(snapshot, line)
-            reply = handler(flow, call, snapshot, **kwargs)
-            reply = _stamped(reply, snapshot.config.digest)
+            reply = _stamped(handler(flow, call, **kwargs), snapshot.config.digest)
             count(handler.__name__)
         except Exception:  # noqa: BLE001 - the caller must be connected whatever went wrong
             log.exception("webhook %s failed; answering with the safe route", request.path)
             count("safe_answer")
             reply, flow = _safe_reply(flow, call, line)
-        _record(flow, call, reply)
-        return _twiml(flow, call, reply, line)
+        _record(flow, call, step, reply)
+        return _twiml(flow, step, reply, line)
 
     return wrapper
 
 
 def _stamped(reply: Reply, digest: str) -> Reply:
     """Each routing decision names the configuration it was taken under (it may change mid-call)."""
-    events = [(kind, {**detail, "config_digest": digest} if kind == "route" else detail) for kind, detail in reply.events]
-    return Reply(reply.verbs, events)
+    facts = [(kind, {**detail, "config_digest": digest} if kind is Fact.ROUTE else detail) for kind, detail in reply.facts]
+    return Reply(reply.verbs, facts)
 
 
 def _safe_reply(flow: CallFlow | None, call: Call | None, line: str | None = None) -> tuple[Reply, CallFlow | None]:
@@ -148,7 +142,7 @@ def _static_answer(line: str | None) -> str:
     return twiml.render(static_fallback(found), found.flow.voice, found.flow.language)
 
 
-def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply, line: str | None = None) -> Response:
+def _twiml(flow: CallFlow | None, step: int, reply: Reply, line: str | None = None) -> Response:
     try:
         if flow is None or not reply.verbs:
             body = _static_answer(line)
@@ -158,7 +152,7 @@ def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply, line: str | N
                 flow.flow.voice,
                 flow.flow.language,
                 base_url(request, current().settings.public_url),
-                (call.step if call else 0) + 1,
+                step + 1,
             )
     except Exception:  # noqa: BLE001
         log.exception("rendering TwiML failed; answering with the static list")
@@ -166,12 +160,14 @@ def _twiml(flow: CallFlow | None, call: Call | None, reply: Reply, line: str | N
     return Response(body, status=200, mimetype="text/xml")
 
 
-def _record(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
+def _recorder() -> Recorder:
+    return current().recorder
+
+
+def _record(flow: CallFlow | None, call: Call | None, step: int, reply: Reply) -> None:
     if call is None or not call.sid or flow is None:
         return
-    recorder = current().recorder
-    if recorder is not None:
-        recorder.record(flow.line.key, call, reply.events, f"{call.step}:{request.path}")
+    _recorder().record(flow.line.key, call, reply.facts, f"{step}:{request.path}")
 
 
 # -- the caller's side ---------------------------------------------------------------------------
@@ -180,95 +176,62 @@ def _record(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
 @bp.route("", methods=["POST", "GET"])
 @bp.route("/<line>", methods=["POST", "GET"])
 @webhook
-def answer(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
-    """A new call."""
-    recorder = current().recorder
-    if recorder is not None and call.sid:
-        recorder.started(flow.line.key, call, snapshot.config.digest)
+def answer(flow: CallFlow, call: Call) -> Reply:
+    """A new call: recorded as started, then the greeting and the start menu."""
+    if call.sid:
+        _recorder().started(flow.line.key, call, _snapshot().config.digest)
     log.info("call %s to %s from %s", call.sid, flow.line.key, mask(call.caller or "anonymous"))
     return flow.answer()
 
 
 @bp.route("/<line>/menu/<menu>", methods=["POST", "GET"])
 @webhook
-def menu(flow: CallFlow, call: Call, snapshot: Snapshot, menu: str) -> Reply:
-    return flow.menu(_where(flow, menu))
+def menu(flow: CallFlow, call: Call, menu: str) -> Reply:
+    """A menu played again (after silence, a wrong key, repeat or back)."""
+    return flow.menu(Where.from_query(request.args, flow.flow, menu))
 
 
 @bp.route("/<line>/input/<menu>", methods=["POST", "GET"])
 @webhook
-def menu_input(flow: CallFlow, call: Call, snapshot: Snapshot, menu: str) -> Reply:
-    digits = request.form.get("Digits", "")[:8]
-    speech = request.form.get("SpeechResult", "")[:200]
-    return flow.menu_input(_where(flow, menu), digits, speech, call.now, call.caller, call.sid)
+def menu_input(flow: CallFlow, call: Call, menu: str) -> Reply:
+    """A key pressed or a word said in a menu."""
+    return flow.menu_input(Where.from_query(request.args, flow.flow, menu), Heard.from_form(request.form), call)
 
 
 @bp.route("/<line>/code", methods=["POST", "GET"])
 @webhook
-def code(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
-    where = _where(flow, request.args.get("trail", "").split(".")[-1])
-    return flow.code_input(where, request.form.get("Digits", "").rstrip("#")[:8], call.now, call.caller, call.sid)
+def code(flow: CallFlow, call: Call) -> Reply:
+    """A professional's shortcut code."""
+    return flow.code_input(Where.from_query(request.args, flow.flow), Heard.from_form(request.form), call)
 
 
 @bp.route("/<line>/connect/<service>", methods=["POST", "GET"])
 @webhook
-def connect(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply:
-    return flow.connect(_service(flow, service), call.now, _via(), caller=call.caller, call_sid=call.sid)
+def connect(flow: CallFlow, call: Call, service: str) -> Reply:
+    """Ring the first team of a service's chain."""
+    return flow.connect(Chain.from_query(request.args, service, flow.line.schedule), call)
 
 
 @bp.route("/<line>/dialled/<service>", methods=["POST", "GET"])
 @webhook
-def dialled(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply:
-    attempt = _int(request.args.get("attempt"), 1, 1, 1000)
-    recorder = current().recorder
-    accepted = recorder.accepted(call.sid, attempt) if recorder is not None else None
-    known = flow.line.schedule.destinations
-    tried = tuple(k for k in request.args.get("tried", "").split(",") if k in known)
-    return flow.dialled(
-        _service(flow, service),
-        call.now,
-        _via(),
-        tried,
-        _int(request.args.get("round"), 1, 1, 10),
-        attempt,
-        request.form.get("DialCallStatus", ""),
-        accepted,
-        request.form.get("DialCallDuration", ""),
-        call.caller,
-        call.sid,
-    )
+def dialled(flow: CallFlow, call: Call, service: str) -> Reply:
+    """A Dial finished: the call ends if the answerer accepted, else the chain rings on."""
+    chain = Chain.from_query(request.args, service, flow.line.schedule)
+    return flow.dialled(chain, DialResult.from_form(request.form, _accepted(call, chain.attempt)), call)
 
 
 @bp.route("/<line>/again/<service>", methods=["POST", "GET"])
 @webhook
-def again(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply:
-    digits = request.form.get("Digits", "")
-    if digits == flow.flow.keys.shortcut:
-        return flow.ask_code(Where((flow.flow.start,)))
-    return flow.again(
-        _service(flow, service),
-        call.now,
-        _via(),
-        _int(request.args.get("round"), 2, 1, 10),
-        _int(request.args.get("attempt"), 0, 0, 1000),
-        call.caller,
-        call.sid,
-    )
+def again(flow: CallFlow, call: Call, service: str) -> Reply:
+    """After nobody answered, the caller pressed a key or stayed on the line."""
+    return flow.again(Chain.from_query(request.args, service, flow.line.schedule), Heard.from_form(request.form), call)
 
 
 @bp.route("/<line>/details/<destination>", methods=["POST", "GET"])
 @webhook
-def details(flow: CallFlow, call: Call, snapshot: Snapshot, destination: str) -> Reply:
-    dest = flow.line.schedule.destinations[destination]
-    digits = request.form.get("Digits", "")
-    sent = None
-    if digits == "1":
-        sender = current().texts
-        twilio_number = request.form.get("To", "")
-        sent = call.caller is not None and sender.send(call.caller, twilio_number, sms_text(flow.line, dest))
-        reply = flow.details_input(dest, digits, sent)
-        return Reply(reply.verbs, [("sms", {"to_masked": mask(call.caller or ""), "sent": sent, "destination": dest.key})])
-    return flow.details_input(dest, digits, sent)
+def details(flow: CallFlow, call: Call, destination: str) -> Reply:
+    """After a team's details were read out: text them, hear them again, or go back."""
+    return flow.details_input(destination, Heard.from_form(request.form), call, _texts_from(call.called))
 
 
 # -- the answerer's side -------------------------------------------------------------------------
@@ -276,42 +239,41 @@ def details(flow: CallFlow, call: Call, snapshot: Snapshot, destination: str) ->
 
 @bp.route("/<line>/screen/<service>", methods=["POST", "GET"])
 @webhook
-def screen(flow: CallFlow, call: Call, snapshot: Snapshot, service: str) -> Reply:
-    return flow.screen(
-        _service(flow, service),
-        _via(),
-        request.args.get("call", "")[:64],
-        _int(request.args.get("attempt"), 1, 1, 1000),
-        _int(request.args.get("try"), 1, 1, 2),
-    )
+def screen(flow: CallFlow, call: Call, service: str) -> Reply:
+    """The answerer picked up: the screening message."""
+    return flow.screen(Screening.from_query(request.args, flow.line.schedule, service))
 
 
 @bp.route("/<line>/screened", methods=["POST", "GET"])
 @webhook
-def screened(flow: CallFlow, call: Call, snapshot: Snapshot) -> Reply:
-    parent = request.args.get("call", "")[:64] or request.form.get("ParentCallSid", "")[:64]
-    attempt = _int(request.args.get("attempt"), 1, 1, 1000)
-    reply = flow.screened(
-        _service(flow, request.args.get("service", "")),
-        _via(),
-        parent,
-        attempt,
-        request.form.get("Digits", ""),
-        _int(request.args.get("try"), 1, 1, 2),
-    )
-    recorder = current().recorder
-    if recorder is not None and parent:
-        accepted = any(kind == "screen" and detail.get("accepted") for kind, detail in reply.events)
-        if accepted:
-            recorder.accept(parent, attempt, call.now)
-        # The answerer's leg has its own CallSid: file the fact under the caller's call.
-        recorder.record(
-            flow.line.key,
-            Call(parent, None, call.called, call.step, call.now),
-            reply.events,
-            f"screened:{attempt}:{call.sid}:{call.step}",
-        )
+def screened(flow: CallFlow, call: Call) -> Reply:
+    """The answerer pressed a key, or none; its facts go on the caller's call, not on this leg."""
+    screening = Screening.from_query(request.args, flow.line.schedule, parent=request.form.get("ParentCallSid", ""))
+    reply = flow.screened(screening, Heard.from_form(request.form))
+    _record_for_the_caller(flow, call, screening, reply)
     return Reply(reply.verbs)
+
+
+def _accepted(call: Call, attempt: int) -> bool | None:
+    """Whether the answerer of dial `attempt` pressed to accept; None when there is no record to ask."""
+    return _recorder().accepted(call.sid, attempt)
+
+
+def _texts_from(twilio_number: str) -> SendText:
+    """Send a text from the line's Twilio number (the one the caller rang)."""
+
+    def send(to: str, body: str) -> bool:
+        return current().texts.send(to, twilio_number, body)
+
+    return send
+
+
+def _record_for_the_caller(flow: CallFlow, leg: Call, screening: Screening, reply: Reply) -> None:
+    """The answerer's leg has its own CallSid: file the facts (and an acceptance) under the caller's call."""
+    if screening.call:
+        recorder = _recorder()
+        caller_call = Call(screening.call, None, leg.called, leg.now)
+        recorder.record(flow.line.key, caller_call, reply.facts, f"screened:{screening.attempt}:{leg.sid}:{_step()}")
 
 
 # -- Twilio's own callbacks ----------------------------------------------------------------------
@@ -322,9 +284,8 @@ def status() -> Response:
     """Twilio's status callback, for the caller's call and for each dialled leg."""
     try:
         form = request.form
-        recorder = current().recorder
-        if recorder is not None and form.get("CallSid"):
-            recorder.status(
+        if form.get("CallSid"):
+            current().recorder.status(
                 form.get("ParentCallSid", "")[:64],
                 form.get("CallSid", "")[:64],
                 form.get("CallStatus", "")[:32],
@@ -349,31 +310,3 @@ def fallback() -> Response:
         log.exception("fallback answer failed; answering with the static list")
         body = current().static_twiml
     return Response(body, status=200, mimetype="text/xml")
-
-
-# -- parameters ----------------------------------------------------------------------------------
-
-
-def _int(text: str | None, default: int, lo: int, hi: int) -> int:
-    try:
-        return min(max(int(text or ""), lo), hi)
-    except ValueError:
-        return default
-
-
-def _where(flow: CallFlow, menu: str) -> Where:
-    trail = tuple(m for m in request.args.get("trail", "").split(".") if m in flow.flow.menus)
-    if not trail or trail[-1] != menu:
-        trail = (*trail, menu) if menu in flow.flow.menus else (flow.flow.start,)
-    return Where(trail, _int(request.args.get("try"), 1, 1, flow.flow.tries))
-
-
-def _service(flow: CallFlow, key: str) -> str:
-    if key not in flow.line.schedule.services:
-        raise LookupError(f"unknown service {key!r}")
-    return key
-
-
-def _via() -> str:
-    """How the caller reached the service, as the flow wrote it into the URL (printable text only)."""
-    return "".join(c for c in request.args.get("via", "the menu")[:80] if c.isprintable()) or "the menu"

@@ -1,0 +1,27 @@
+"""The vocabulary of call facts: the kinds stored in the call records never change."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.core.facts import Fact
+
+# The kinds the call records already hold, written out by hand: a renamed Fact would orphan them.
+STORED_KINDS = ["menu", "key", "shortcut", "route", "dial", "screen", "status", "sms", "fallback", "end"]
+
+
+def test_every_fact_is_stored_under_its_old_kind() -> None:
+    """Each Fact's value is the kind string the records have always used, and no kind is missing."""
+    assert [fact.value for fact in Fact] == STORED_KINDS
+
+
+@pytest.mark.parametrize("kind", STORED_KINDS)
+def test_a_stored_kind_reads_back_as_its_fact(kind: str) -> None:
+    """A kind read from the database becomes the Fact of that name, equal to the text it came from."""
+    fact = Fact.read(kind)
+    assert isinstance(fact, Fact) and fact == kind
+
+
+def test_an_unknown_kind_reads_back_as_text() -> None:
+    """A kind this release does not know (misspelt, or a newer release's) stays its text, so it can still be shown."""
+    assert Fact.read("surprise") == "surprise" and not isinstance(Fact.read("surprise"), Fact)
