@@ -117,7 +117,7 @@ def _menus(
             r.problem(item.line, where, "a menu needs at least one option")
         elif len(option_nodes) > MAX_OPTIONS:
             r.problem(
-                item.line,
+                node.line_of(key),
                 where,
                 f"offers {len(option_nodes)} options; at most {MAX_OPTIONS} fit the keypad and a caller's memory: "
                 "move some into a sub-menu",
