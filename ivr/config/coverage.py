@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.core.errors import Problem
 from ivr.core.model import MINUTES_PER_DAY, DayKind, Interval, Schedule, Service
-from ivr.core.schedule import Router
+from ivr.core.schedule import Router, local_instant
 
 COVERAGE_DAYS = 400  # an always-open service must have no gap this far ahead
 
@@ -56,17 +56,18 @@ class GapRange:
 
 
 def merge_gaps(gaps: Sequence[Interval], tz: ZoneInfo) -> list[GapRange]:
-    """Group gaps (in order) by identical local start and end times on consecutive dates."""
-    runs: list[tuple[str | None, date, list[Interval]]] = []
+    """Group gaps (in order) that fall at the same local times on consecutive dates."""
+    runs: list[tuple[_Pattern | None, date, list[Interval]]] = []
     for gap in gaps:
-        times = _local_times(gap, tz)
         day = gap.start.astimezone(tz).date()
-        if runs and times is not None and runs[-1][0] == times and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1][2].append(gap)
-            runs[-1] = (times, day, runs[-1][2])
-        else:
-            runs.append((times, day, [gap]))
-    return [GapRange(tuple(found), times if len(found) > 1 else None) for times, _, found in runs]
+        if runs:
+            pattern, last_day, found = runs[-1]
+            if pattern is not None and last_day + timedelta(days=1) == day and _fits(pattern, gap, day, tz):
+                found.append(gap)
+                runs[-1] = (pattern, day, found)
+                continue
+        runs.append((_pattern(gap, tz), day, [gap]))
+    return [GapRange(tuple(found), _describe(pattern) if len(found) > 1 and pattern else None) for pattern, _, found in runs]
 
 
 def prove(schedule: Schedule, router: Router, now: datetime, path: str, days: int = COVERAGE_DAYS) -> list[Problem]:
@@ -113,20 +114,46 @@ def stamp(value: datetime) -> str:
     return value.isoformat(timespec="minutes" if not value.second and not value.microsecond else "seconds")
 
 
-def _local_times(gap: Interval, tz: ZoneInfo) -> str | None:
-    """'HH:MM-HH:MM' when the gap starts and ends on one local date (24:00 for its midnight)."""
+# A gap's wall-clock times: (start, end) in seconds after local midnight, and whether it ends the next day.
+_Pattern = tuple[int, int, bool]
+
+
+def _pattern(gap: Interval, tz: ZoneInfo) -> _Pattern | None:
+    """The gap's local start and end times; None when it spans more than one midnight."""
     start, end = gap.start.astimezone(tz), gap.end.astimezone(tz)
-    if end.date() == start.date():
-        until = _clock(end.time())
-    elif end.date() == start.date() + timedelta(days=1) and end.time() == time(0):
-        until = "24:00"
-    else:
+    days = (end.date() - start.date()).days
+    if days > 1 or (days == 1 and end.time() != time(0) and end.time() >= start.time()):
         return None
-    return f"{_clock(start.time())}-{until}"
+    return _seconds(start.time()), _seconds(end.time()) or (86400 if days else 0), days == 1 and end.time() != time(0)
 
 
-def _clock(value: time) -> str:
-    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+def _fits(pattern: _Pattern, gap: Interval, day: date, tz: ZoneInfo) -> bool:
+    """Whether `gap` is the pattern's times on `day`, mapped to instants as the engine maps rules:
+    so the night the clocks go forward, "until 01:00" ends at the jump, and still fits."""
+    start, end, next_day = pattern
+    return (
+        _instant(day, start, tz) == gap.start.timestamp()
+        and _instant(day + timedelta(days=1 if next_day else 0), end, tz) == gap.end.timestamp()
+    )
+
+
+def _instant(day: date, seconds: int, tz: ZoneInfo) -> float:
+    return local_instant(day, seconds // 60, tz).timestamp() + seconds % 60
+
+
+def _seconds(value: time) -> int:
+    return value.hour * 3600 + value.minute * 60 + value.second
+
+
+def _describe(pattern: _Pattern) -> str:
+    start, end, next_day = pattern
+    return f"{_clock(start)} to {_clock(end)} the next day" if next_day else f"{_clock(start)}-{_clock(end)}"
+
+
+def _clock(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}" if secs else f"{hours:02d}:{minutes:02d}"
 
 
 def _day(value: date) -> str:
