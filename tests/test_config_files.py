@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from ivr import config
 from ivr.config import yamlfile
+from ivr.core.errors import ConfigError
 from tests.builders import GOOD_RULES, assert_one_problem, at, config_problems, line_of, write_line
 
 SCHEDULE_FILE = "schedules/test.yaml"
@@ -329,3 +331,25 @@ def test_both_loaders_read_the_shipped_files_alike(loader: type) -> None:
         text = path.read_text()
         ours, pure = yamlfile.load(text, loader), yamlfile.load(text, yamlfile.LOADERS[-1])
         assert ours == pure and ours.key_lines == pure.key_lines, path.name
+
+
+# -- anything at all ---------------------------------------------------------------------------
+
+# Each of a YAML value's types, and values that used to escape.
+ODD_VALUES = ["-1", "1e400", "true", "~", "[1, [2]]", "{a: 1}", '""', "9" * 50, "!!binary aGk=", "&x [1]", "24:00"]
+
+
+def test_any_value_in_any_field_is_refused_or_loads_never_a_checker_fault(tmp_path: Path) -> None:
+    """Every value of the test schedule and flow, replaced by each odd value in turn: problems or a load, never a fault."""
+    faults = []
+    for name in (SCHEDULE_FILE, FLOW_FILE):
+        text = write_line(tmp_path / "model", GOOD_RULES).joinpath(name).read_text()
+        for spot in re.finditer(r"(\w+): ([^,}\n]+)", text):
+            for value in ODD_VALUES:
+                folder = write_line(tmp_path / "case", GOOD_RULES)
+                (folder / name).write_text(text[: spot.start(2)] + value + text[spot.end(2) :])
+                try:
+                    config.load(folder, now=at("2027-01-01T00:00"))
+                except ConfigError as exc:
+                    faults.extend(f"{spot.group(1)}: {value} -> {p}" for p in exc.problems if "could not be checked" in p.message)
+    assert faults == []
