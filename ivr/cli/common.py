@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import config as config_module
 from ivr.config import coverage
-from ivr.config.schedules import instant
+from ivr.config.instants import instant
 from ivr.core.errors import IvrError
 from ivr.core.model import Decision, Interval
 from ivr.core.schedule import local_instant

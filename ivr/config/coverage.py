@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ivr.config.instants import stamp
 from ivr.core.errors import Problem
 from ivr.core.model import MINUTES_PER_DAY, DayKind, Interval, Schedule, Service
 from ivr.core.schedule import Router, local_instant
@@ -107,11 +108,6 @@ def _covers_every_kind_of_day(service: Service) -> bool:
             if covered < MINUTES_PER_DAY:
                 return False
     return True
-
-
-def stamp(value: datetime) -> str:
-    """ISO 8601 to the minute, or to the second when there are seconds."""
-    return value.isoformat(timespec="minutes" if not value.second and not value.microsecond else "seconds")
 
 
 # A gap's wall-clock times: (start, end) in seconds after local midnight, and whether it ends the next day.

@@ -11,10 +11,12 @@ from typing import Any
 
 from ivr.config import yamlfile
 from ivr.core.errors import Problem
+from ivr.core.model import MINUTES_PER_DAY
 from ivr.core.numbers import InvalidNumber, to_e164
 
 log = logging.getLogger(__name__)
 
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -176,6 +178,43 @@ def phone(r: Reader, text: str, line: int, where: str) -> str | None:
     except InvalidNumber as exc:
         r.problem(line, where, str(exc))
         return None
+
+
+def _clock(text: str) -> int | None:
+    match = _TIME.match(text.strip())
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        return None
+    return hours * 60 + minutes
+
+
+def time_range(r: Reader, node: yamlfile.Mapping, key: str, where: str) -> tuple[int, int] | None:
+    """A "HH:MM-HH:MM" field as minutes after midnight (24:00 is 1440), or None after noting why not."""
+    text = r.text(node, key, where)
+    parts = text.split("-")
+    field_name = join(where, key)
+    if len(parts) != 2:
+        r.problem(node.line_of(key), field_name, f"{brief(text)} is not a time range like 08:45-17:00")
+        return None
+    start, end = _clock(parts[0]), _clock(parts[1])
+    for part, value in zip(parts, (start, end)):
+        if value is None:
+            r.problem(node.line_of(key), field_name, f"{brief(part.strip())} is not a time (HH:MM, 00:00 to 24:00)")
+    if start is None or end is None:
+        return None
+    if start == MINUTES_PER_DAY:
+        r.problem(node.line_of(key), field_name, "a range cannot start at 24:00")
+        return None
+    if end <= start:
+        r.problem(
+            node.line_of(key),
+            field_name,
+            f"end {parts[1].strip()} is not after start {parts[0].strip()} (use 24:00 for midnight)",
+        )
+        return None
+    return start, end
 
 
 def join(where: str, key: str | int) -> str:

@@ -15,9 +15,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr.config import coverage
-from ivr.config.coverage import COVERAGE_DAYS, stamp
+from ivr.config.coverage import COVERAGE_DAYS
 from ivr.config.fields import KEY, brief, guarded, read_file, show
 from ivr.config.flows import read_flow
+from ivr.config.instants import stamp
 from ivr.config.schedules import read_schedule
 from ivr.core.errors import ConfigError, Problem, UnknownLine
 from ivr.core.model import Line, Schedule
