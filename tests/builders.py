@@ -127,6 +127,36 @@ def shipped_copy(folder: Path) -> Path:
     return folder
 
 
+SHIPPED_LINES = ("hampshire", "isle-of-wight", "wiltshire")
+
+
+def twilio_number(n: int) -> str:
+    """The n-th number (0-999) of Ofcom's drama range 020 7946 0000-0999, in E.164: never a real line."""
+    assert 0 <= n < 1000
+    return f"+442079460{n:03d}"
+
+
+def synthetic_lines(folder: Path, count: int) -> list[str]:
+    """`count` lines of the shipped shape: the three shipped lines copied in turn under new keys
+    ("wiltshire-002"), each flow with its own Twilio number; returns the keys in order."""
+    for part in ("flows", "schedules"):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+    keys = []
+    for n in range(count):
+        source = SHIPPED_LINES[n % len(SHIPPED_LINES)]
+        key = f"{source}-{n:03d}"
+        for part in ("flows", "schedules"):
+            text = (config.PROJECT_DIR / part / f"{source}.yaml").read_text()
+            assert text.count(f"\nline: {source}\n") == 1
+            text = text.replace(f"\nline: {source}\n", f"\nline: {key}\n")
+            if part == "flows":
+                assert text.count("\nnumbers: []\n") == 1
+                text = text.replace("\nnumbers: []\n", f'\nnumbers: ["{twilio_number(n)}"]\n')
+            (folder / part / f"{key}.yaml").write_text(text)
+        keys.append(key)
+    return keys
+
+
 @functools.cache
 def shipped() -> config.Config:
     """The shipped configuration, loaded once (its gap proof runs from 1 November 2026)."""

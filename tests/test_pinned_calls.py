@@ -21,7 +21,7 @@ MASH_SPOKEN = "zero three zero zero, four five six, zero one zero eight"
 SEND = "special educational needs and disabilities (SEND)"  # the service's name in schedules/wiltshire.yaml
 URGENT = "If you are worried that a child is at risk, press 1."
 
-# The test line offers the urgent service on key 2, so that the closed message must name the key the flow gives.
+# The test line offers the urgent service on key 1 (every flow must) and its holiday clubs on key 2.
 TEST_FLOW = """\
 line: test
 name: Test line
@@ -32,8 +32,8 @@ start: main
 menus:
   main:
     options:
-      - {key: "1", service: clubs, label: "For holiday clubs"}
-      - {key: "2", service: child-at-risk, label: "If you are worried a child is at risk"}
+      - {key: "1", service: child-at-risk, label: "If you are worried a child is at risk"}
+      - {key: "2", service: clubs, label: "For holiday clubs"}
 """
 
 # Office and night team as in the builders; `interim` is a team that no rule names; the clubs
@@ -84,7 +84,7 @@ def test_diversion_to_a_team_no_rule_names_rings_that_team(test_line: Any, clock
     """During the diversion the urgent key rings the interim team (01249 707900) alone, then the service's fallback."""
     caller = Twilio(test_line.test_client())
     clock.at = london("2027-03-03T11:00")
-    first = caller.press(caller.post("/voice/test"), "2")
+    first = caller.press(caller.post("/voice/test"), "1")
     assert first.dialled() == ["+441249707900"]
     assert first.says() == ["Connecting you to the interim duty team."]
     assert caller.dial_result(first, "no-answer").dialled() == [WILTS_OUT_OF_HOURS]
@@ -94,7 +94,7 @@ def test_after_the_diversion_the_rules_ring_again(test_line: Any, clock: FrozenC
     """At 17:00 the diversion is over: the urgent key rings the night team the rules name."""
     caller = Twilio(test_line.test_client())
     clock.at = london("2027-03-03T17:00")
-    assert caller.press(caller.post("/voice/test"), "2").dialled() == [WILTS_OUT_OF_HOURS]
+    assert caller.press(caller.post("/voice/test"), "1").dialled() == [WILTS_OUT_OF_HOURS]
 
 
 # -- 4. the closed-service message ---------------------------------------------------------------
@@ -170,11 +170,11 @@ def test_service_closed_three_weeks_says_when_it_reopens(test_line: Any, clock: 
     """The clubs, closed from Friday 16 July to Monday 9 August 2027, say they open on Monday 9 August at 9 am, and their number."""
     caller = Twilio(test_line.test_client())
     clock.at = london("2027-07-16T18:00")
-    answer = caller.press(caller.post("/voice/test"), "1")
+    answer = caller.press(caller.post("/voice/test"), "2")
     assert answer.says() == [
         "The service for holiday clubs is closed at the moment. It opens again on Monday 9 August at 9 am. "
         "The number is zero one two two five, seven one three zero nine zero. "
-        "If you are worried that a child is at risk, press 2."
+        "If you are worried that a child is at risk, press 1."
     ]
 
 

@@ -270,3 +270,20 @@ def test_the_follower_swaps_in_a_new_release_and_notices_changed_files(folder: P
     live.refresh()
     assert live.working is not None and live.working.refused
     assert dialled_for(live, "2026-12-02T10:00") == "out-of-hours"
+
+
+def test_with_nothing_live_each_line_gets_its_own_static_answer(folder: Path, settings: dict[str, object]) -> None:
+    """Broken files and no release: a line that loads alone gets its 24/7 list; the broken line the 999 message, never another's numbers."""
+    from ivr.app import create_app
+    from tests.conftest import Twilio
+
+    (folder / "schedules" / "wiltshire.yaml").write_text("line: wiltshire\nservices: [\n")
+    app = create_app({**settings, "IVR_CONFIG_DIR": str(folder), "IVR_DEFAULT_LINE": "hampshire"})
+    caller = Twilio(app.test_client())
+    hampshire = caller.post("/voice/hampshire")
+    assert hampshire.status == 200 and hampshire.dialled() == ["+443005551384", "+443005551373"]
+    wiltshire = caller.post("/voice/wiltshire")
+    assert wiltshire.status == 200 and wiltshire.dialled() == []
+    assert wiltshire.says()[0] == "If a child is in immediate danger, hang up and call 999."
+    health = app.test_client().get("/healthz").get_json()
+    assert (health["ok"], health["release"], health["source"]) == (False, None, "nothing")

@@ -84,7 +84,8 @@ def gunicorn(
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                # Every worker has booted its configuration (each says so once), not only the first.
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200 and booted(log) >= WORKERS:
                     break
             except requests.RequestException:
                 pass
@@ -99,6 +100,12 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def booted(log: Path) -> int:
+    """How many workers have said what they serve (a release, a local copy, the working files or static answers)."""
+    text = log.read_text(errors="replace")
+    return text.count(" is live from the ") + text.count("serving static safe answers for")
 
 
 def http_transport(retry_every: int = 0) -> Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]:

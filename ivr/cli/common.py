@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr import config as config_module
+from ivr.config import coverage
+from ivr.config.instants import instant
 from ivr.core.errors import IvrError
 from ivr.core.model import Decision, Interval
-from ivr.core.schedule import local_instant, parse_instant
+from ivr.core.schedule import local_instant
 from ivr.services import Settings
 
 LONDON = ZoneInfo("Europe/London")
@@ -26,14 +31,38 @@ def load_config(args: argparse.Namespace, prove_coverage: bool = True) -> config
     return config_module.load(args.config or Settings.from_env().config_dir, prove_coverage=prove_coverage)
 
 
+def load_for_preview(args: argparse.Namespace) -> config_module.Config:
+    """The configuration even when an always-open service has a gap, so that a change can be
+    tried before it is fixed; the gaps are printed on stderr as warnings. Other problems refuse."""
+    cfg = config_module.load(args.config or Settings.from_env().config_dir, prove_coverage=False)
+    now = datetime.now(LONDON)
+    for key, line in cfg.lines.items():
+        for problem in coverage.prove(line.schedule, cfg.routers[key], now, line.schedule.path):
+            print(f"warning: {problem} (ivr check refuses this)", file=sys.stderr)
+    return cfg
+
+
 def parse_time(text: str, tz: Any) -> datetime:
-    """ISO 8601 date or date-time; without an offset, wall-clock time in `tz`."""
+    """ISO 8601 date or date-time; without an offset, wall-clock time in `tz`; T24:00 ends the day."""
     try:
         if len(text.strip()) == 10:
             return local_instant(date.fromisoformat(text.strip()), 0, tz)
-        return parse_instant(text, tz)
+        return instant(text, tz)
+    except OverflowError:
+        raise UsageError(f"{text!r} is past the end of the calendar (9999-12-31)") from None
     except ValueError:
         raise UsageError(f"{text!r} is not an ISO 8601 date or time (2026-12-25T10:00)") from None
+
+
+@contextmanager
+def within_calendar(text: str) -> Iterator[None]:
+    """Turn the engine running off the end of the calendar (it looks up to 400 days ahead) into one line."""
+    try:
+        yield
+    except OverflowError:
+        raise UsageError(
+            f"{text!r} is too close to the end of the calendar (9999-12-31) to work out; choose an earlier date"
+        ) from None
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

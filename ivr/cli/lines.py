@@ -8,7 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ivr import config as config_module
-from ivr.cli.common import days, decision_json, emit, interval_json, iso, load_config, parse_time, when
+from ivr.cli.common import (
+    days,
+    decision_json,
+    emit,
+    interval_json,
+    iso,
+    load_config,
+    load_for_preview,
+    parse_time,
+    when,
+    within_calendar,
+)
+from ivr.config.coverage import merge_gaps
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -40,9 +52,10 @@ def _register_route(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _route(args: argparse.Namespace) -> int:
-    cfg = load_config(args)
+    cfg = load_for_preview(args)
     router = cfg.router(args.line)
-    decision = router.route(args.service, parse_time(args.at, router.tz))
+    with within_calendar(args.at):
+        decision = router.route(args.service, parse_time(args.at, router.tz))
     dest = decision.destination
     if dest is None:
         text = f"{args.service}: closed ({decision.rule}); opens {when(decision.until)}"
@@ -64,15 +77,17 @@ def _register_timeline(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _timeline(args: argparse.Namespace) -> int:
-    cfg = load_config(args)
+    cfg = load_for_preview(args)
     router = cfg.router(args.line)
     start = parse_time(args.start, router.tz)
-    end = start + timedelta(days=args.days)
+    with within_calendar(args.start):
+        end = start + timedelta(days=args.days)
     services = [args.service] if args.service else list(router.schedule.services)
     blocks = []
     lines = []
     for key in services:
-        intervals = router.timeline(key, start, end)
+        with within_calendar(args.start):
+            intervals = router.timeline(key, start, end)
         blocks.append({"line": args.line, "service": key, "intervals": [interval_json(iv) for iv in intervals]})
         lines.append(f"{args.line} {key}:")
         for iv in intervals:
@@ -96,17 +111,24 @@ def _coverage(args: argparse.Namespace) -> int:
     # The loader's own gap check would refuse the file; here the gaps are the answer.
     router = load_config(args, prove_coverage=False).router(args.line)
     start = parse_time(args.start, router.tz) if args.start else datetime.now(router.tz)
-    end = start + timedelta(days=args.days)
+    with within_calendar(args.start or "now"):
+        end = start + timedelta(days=args.days)
     report: list[dict[str, Any]] = []
     lines: list[str] = []
     for service in router.schedule.services.values():
         if not service.always_open:
             continue
-        gaps = router.coverage(service.key, start, end)
-        report.append({"service": service.key, "gaps": [interval_json(g) for g in gaps]})
-        if gaps:
-            lines.extend(f"GAP {args.line} {service.key}: {when(g.start)} -> {when(g.end)}" for g in gaps)
-        else:
+        with within_calendar(args.start or "now"):
+            gaps = router.coverage(service.key, start, end)
+        ranges = merge_gaps(gaps, router.tz)
+        report.append({"service": service.key, "gaps": [interval_json(g) for g in gaps], "ranges": [r.to_json() for r in ranges]})
+        for found in ranges:
+            # One gap keeps the old form; a run of days is one line, not one a day.
+            if found.daily is None:
+                lines.append(f"GAP {args.line} {service.key}: {when(found.gaps[0].start)} -> {when(found.gaps[0].end)}")
+            else:
+                lines.append(f"GAP {args.line} {service.key}: {found.describe()}")
+        if not gaps:
             lines.append(f"ok {args.line} {service.key}: covered from {when(start)} to {when(end)}")
     ok = all(not r["gaps"] for r in report)
     emit(args, {"line": args.line, "from": iso(start), "until": iso(end), "ok": ok, "services": report}, "\n".join(lines))

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from ivr.config import yamlfile
-from ivr.config.fields import Reader
-from ivr.core.model import Flow, Keys, Menu, Option, Schedule, Service, Shortcut
-from ivr.core.numbers import InvalidNumber, to_e164
+import re
 
-# -- flows -------------------------------------------------------------------------------------
+from ivr.config import yamlfile
+from ivr.config.fields import Reader, brief, phone
+from ivr.core.model import Flow, Keys, Menu, Option, Schedule, Service, Shortcut
+
+WORDS_PER_MINUTE = 160  # a calm speaking voice; Polly's default rate is close to it
+URGENT_WITHIN = 15  # seconds from the start of the call until "press 1" for the urgent service
+MAX_OPTIONS = 9
 
 _FLOW_KEYS = ("line", "name", "greeting", "warning", "start", "menus", "front_door")
 _FLOW_OPTIONAL = ("numbers", "voice", "language", "keys", "tries", "shortcuts", "urgent_service")
 
 
-def read_flow(r: Reader, doc: yamlfile.Mapping, key: str, schedule: Schedule | None) -> Flow | None:
+def read_flow(
+    r: Reader, doc: yamlfile.Mapping, key: str, schedule: Schedule | None, claimed: dict[str, str] | None = None
+) -> Flow | None:
+    """The flow file, checked against the line's schedule; `claimed` maps each Twilio number
+    already listed by another line to where ("flows/x.yaml:7"), and gains this line's."""
     r.fields(doc, "", _FLOW_KEYS, _FLOW_OPTIONAL)
     if r.text(doc, "line", "") != key:
-        r.problem(doc.line_of("line"), "line", f"must be {key!r}, the file's name")
+        r.problem(doc.line_of("line"), "line", f"must be {brief(key)}, the file's name")
     keys_node = r.mapping(doc, "keys", "")
     r.fields(keys_node, "keys", (), ("repeat", "back", "shortcut"))
     keys = Keys(
@@ -27,19 +34,13 @@ def read_flow(r: Reader, doc: yamlfile.Mapping, key: str, schedule: Schedule | N
     reserved = {keys.repeat: "repeat", keys.back: "back", keys.shortcut: "shortcut"}
     if len(reserved) != 3 or not all(len(k) == 1 and k in "0123456789*#" for k in reserved):
         r.problem(keys_node.line, "keys", "repeat, back and shortcut must be three different single keys")
-    numbers = []
-    number_nodes = r.sequence(doc, "numbers", "")
-    for index, text in enumerate(number_nodes):
-        try:
-            numbers.append(to_e164(str(text)))
-        except InvalidNumber as exc:
-            r.problem(number_nodes.line_of(index), f"numbers[{index}]", str(exc))
+    numbers = _numbers(r, r.sequence(doc, "numbers", ""), {} if claimed is None else claimed)
     services = schedule.services if schedule else None
     menu_node = r.mapping(doc, "menus", "")
-    menus = _menus(r, menu_node, reserved, services)
+    menus, option_lines = _menus(r, menu_node, reserved, services)
     shortcuts = _shortcuts(r, r.sequence(doc, "shortcuts", ""), schedule)
     tries = doc.get("tries", 3)
-    if not isinstance(tries, int) or not 1 <= tries <= 5:
+    if not isinstance(tries, int) or isinstance(tries, bool) or not 1 <= tries <= 5:
         r.problem(doc.line_of("tries"), "tries", "expected a whole number from 1 to 5")
         tries = 3
     flow = Flow(
@@ -60,22 +61,51 @@ def read_flow(r: Reader, doc: yamlfile.Mapping, key: str, schedule: Schedule | N
         path=r.path,
     )
     if flow.start not in menus:
-        r.problem(doc.line_of("start"), "start", f"unknown menu {flow.start!r}")
+        r.problem(doc.line_of("start"), "start", f"unknown menu {brief(flow.start)}")
     if schedule is not None:
         front = schedule.destinations.get(flow.front_door)
         if front is None or front.number is None:
-            r.problem(doc.line_of("front_door"), "front_door", f"{flow.front_door!r} is not a destination with a number")
+            r.problem(doc.line_of("front_door"), "front_door", f"{brief(flow.front_door)} is not a destination with a number")
         urgent = schedule.services.get(flow.urgent_service)
         if urgent is None or not urgent.always_open:
             r.problem(
-                doc.line_of("urgent_service"), "urgent_service", f"{flow.urgent_service!r} must be a service marked always_open"
+                doc.line_of("urgent_service"),
+                "urgent_service",
+                f"{brief(flow.urgent_service)} must be a service marked always_open",
             )
-    _check_menu_exits(flow, {k: menu_node.line_of(k) for k in menus}, r)
+    menu_lines = {k: menu_node.line_of(k) for k in menus}
+    _check_menu_exits(flow, menu_lines, r)
+    _check_warning(r, doc, flow)
+    if _check_urgent_first(r, flow, menu_lines, option_lines):
+        _check_urgent_heard_soon(r, flow, option_lines)
+    _check_urgent_reachable(r, flow, menu_lines)
     return flow
 
 
-def _menus(r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services: dict[str, Service] | None) -> dict[str, Menu]:
+def _numbers(r: Reader, nodes: yamlfile.Sequence, claimed: dict[str, str]) -> tuple[str, ...]:
+    """The Twilio numbers that ring this line; each may ring one line only, or a call could not find its line."""
+    numbers: list[str] = []
+    for index, text in enumerate(nodes):
+        where, line = f"numbers[{index}]", nodes.line_of(index)
+        number = phone(r, str(text), line, where)
+        if number is None:
+            continue
+        if number in numbers:
+            r.problem(line, where, f"{number} is listed twice; remove one")
+        elif number in claimed:
+            r.problem(line, where, f"{number} already rings another line ({claimed[number]}); a number can ring one line only")
+        else:
+            claimed[number] = f"{r.path}:{line}"
+            numbers.append(number)
+    return tuple(numbers)
+
+
+def _menus(
+    r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services: dict[str, Service] | None
+) -> tuple[dict[str, Menu], dict[str, list[int]]]:
+    """The menus, and the line of each option of each menu."""
     menus: dict[str, Menu] = {}
+    option_lines: dict[str, list[int]] = {}
     for key, value in node.items():
         where = f"menus.{key}"
         item = r.fields(value, where, ("options",), ("intro", "speech"))
@@ -85,6 +115,14 @@ def _menus(r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services
         option_nodes = r.sequence(item, "options", where)
         if not option_nodes:
             r.problem(item.line, where, "a menu needs at least one option")
+        elif len(option_nodes) > MAX_OPTIONS:
+            r.problem(
+                node.line_of(key),
+                where,
+                f"offers {len(option_nodes)} options; at most {MAX_OPTIONS} fit the keypad and a caller's memory: "
+                "move some into a sub-menu",
+            )
+        option_lines[key] = [option_nodes.line_of(i) for i in range(len(option_nodes))]
         for index, option_node in enumerate(option_nodes):
             owhere = f"{where}.options[{index}]"
             option = r.fields(option_node, owhere, ("key", "label"), ("service", "menu", "word"))
@@ -92,19 +130,19 @@ def _menus(r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services
                 continue
             digit = r.text(option, "key", owhere)
             if len(digit) != 1 or digit not in "0123456789#":
-                r.problem(option.line_of("key"), f"{owhere}.key", f"{digit!r} is not a single keypad key")
+                r.problem(option.line_of("key"), f"{owhere}.key", f"{brief(digit)} is not a single keypad key")
             elif digit in reserved:
-                r.problem(option.line_of("key"), f"{owhere}.key", f"{digit!r} is the line's {reserved[digit]} key")
+                r.problem(option.line_of("key"), f"{owhere}.key", f"{brief(digit)} is the line's {reserved[digit]} key")
             elif any(o.key == digit for o in options):
-                r.problem(option.line_of("key"), f"{owhere}.key", f"duplicate key {digit!r} in menu {key!r}")
+                r.problem(option.line_of("key"), f"{owhere}.key", f"duplicate key {brief(digit)} in menu {brief(key)}")
             if ("service" in option) == ("menu" in option):
                 r.problem(option.line, owhere, "give exactly one of 'service' or 'menu'")
             service = r.text(option, "service", owhere)
             if service and services is not None and service not in services:
-                r.problem(option.line_of("service"), f"{owhere}.service", f"unknown service {service!r}")
+                r.problem(option.line_of("service"), f"{owhere}.service", f"unknown service {brief(service)}")
             target = r.text(option, "menu", owhere)
             if target and target not in node:
-                r.problem(option.line_of("menu"), f"{owhere}.menu", f"unknown menu {target!r}")
+                r.problem(option.line_of("menu"), f"{owhere}.menu", f"unknown menu {brief(target)}")
             options.append(
                 Option(
                     key=digit,
@@ -115,7 +153,7 @@ def _menus(r: Reader, node: yamlfile.Mapping, reserved: dict[str, str], services
                 )
             )
         menus[key] = Menu(key, r.text(item, "intro", where), tuple(options), r.flag(item, "speech", where))
-    return menus
+    return menus, option_lines
 
 
 def _shortcuts(r: Reader, nodes: yamlfile.Sequence, schedule: Schedule | None) -> dict[str, Shortcut]:
@@ -127,20 +165,22 @@ def _shortcuts(r: Reader, nodes: yamlfile.Sequence, schedule: Schedule | None) -
             continue
         code = r.text(item, "code", where)
         if not code.isdigit() or not 1 <= len(code) <= 4:
-            r.problem(item.line_of("code"), f"{where}.code", f"{code!r} is not a code of 1 to 4 digits")
+            r.problem(item.line_of("code"), f"{where}.code", f"{brief(code)} is not a code of 1 to 4 digits")
             continue
         clash = next((c for c in result if c.startswith(code) or code.startswith(c)), None)
         if clash is not None:
             r.problem(
-                item.line_of("code"), f"{where}.code", f"{code!r} clashes with shortcut {clash!r} (one is the start of the other)"
+                item.line_of("code"),
+                f"{where}.code",
+                f"{brief(code)} clashes with shortcut {brief(clash)} (one is the start of the other)",
             )
             continue
         service, expects = r.text(item, "service", where), r.text(item, "expects", where)
         if schedule is not None and service not in schedule.services:
-            r.problem(item.line_of("service"), f"{where}.service", f"unknown service {service!r}")
+            r.problem(item.line_of("service"), f"{where}.service", f"unknown service {brief(service)}")
             continue
         if schedule is not None and expects and expects not in schedule.destinations:
-            r.problem(item.line_of("expects"), f"{where}.expects", f"unknown destination {expects!r}")
+            r.problem(item.line_of("expects"), f"{where}.expects", f"unknown destination {brief(expects)}")
             continue
         result[code] = Shortcut(code, r.text(item, "name", where), service, expects)
     return result
@@ -168,4 +208,117 @@ def _check_menu_exits(flow: Flow, lines: dict[str, int], r: Reader) -> None:
         todo.extend(o.menu for o in flow.menus[key].options if o.menu)
     for key in flow.menus:
         if key not in seen:
-            r.problem(lines[key], f"menus.{key}", f"no option leads here from the start menu {flow.start!r}")
+            r.problem(lines[key], f"menus.{key}", f"no option leads here from the start menu {brief(flow.start)}")
+
+
+# -- safety: the caller at risk hears the 999 warning and the urgent option first ----------------
+
+_999 = re.compile(r"\b999\b|\bnine nine nine\b", re.IGNORECASE)
+
+
+def _check_warning(r: Reader, doc: yamlfile.Mapping, flow: Flow) -> None:
+    """The 999 warning is said before any option (after the greeting), so it must say 999."""
+    if not isinstance(doc.get("warning"), str):
+        return  # missing or not text: already a problem
+    if not flow.warning:
+        r.problem(
+            doc.line_of("warning"),
+            "warning",
+            "is empty; callers must hear it before any option: write, for example, "
+            "'If a child is in immediate danger, hang up and call 999.'",
+        )
+    elif not _999.search(flow.warning):
+        r.problem(
+            doc.line_of("warning"),
+            "warning",
+            "does not mention 999; tell callers to call 999 if a child is in immediate danger",
+        )
+
+
+def _check_urgent_first(r: Reader, flow: Flow, menu_lines: dict[str, int], option_lines: dict[str, list[int]]) -> bool:
+    """The start menu's first option is the urgent service, on key 1; True when it is."""
+    menu = flow.menus.get(flow.start)
+    if menu is None or not menu.options:
+        return False  # no start menu, or no options: already a problem
+    urgent = flow.urgent_service
+    where = f"menus.{flow.start}"
+    found = [i for i, option in enumerate(menu.options) if option.service == urgent]
+    if not found:
+        r.problem(
+            menu_lines[flow.start],
+            where,
+            f"the start menu must offer {brief(urgent)}, the urgent service, as its first option on key 1; "
+            f'add it at the top: - {{key: "1", service: {urgent}, label: ...}}',
+        )
+        return False
+    index = found[0]
+    option = menu.options[index]
+    if index != 0:
+        r.problem(
+            option_lines[flow.start][index],
+            f"{where}.options[{index}]",
+            f"the urgent service {brief(urgent)} is option {index + 1} of {len(menu.options)}, on key {option.key}; "
+            "move it to the top of the menu, on key 1",
+        )
+        return False
+    if option.key != "1":
+        r.problem(
+            option_lines[flow.start][0],
+            f"{where}.options[0].key",
+            f"the urgent service {brief(urgent)} is on key {option.key}; give it key 1",
+        )
+        return False
+    return True
+
+
+def _check_urgent_heard_soon(r: Reader, flow: Flow, option_lines: dict[str, list[int]]) -> None:
+    """Option 1 ("..., press 1") ends within URGENT_WITHIN seconds of the start of the call."""
+    menu = flow.menus[flow.start]
+    parts = {
+        "greeting": flow.greeting,
+        "warning": flow.warning,
+        "intro": menu.intro,
+        "option 1": f"{menu.options[0].label}, press 1",  # as the call flow says it
+    }
+    counts = {name: spoken_words(text) for name, text in parts.items()}
+    total = sum(counts.values())
+    limit = URGENT_WITHIN * WORDS_PER_MINUTE // 60
+    if total > limit:
+        seconds = total * 60 / WORDS_PER_MINUTE
+        detail = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+        r.problem(
+            option_lines[flow.start][0],
+            f"menus.{flow.start}.options[0]",
+            f"option 1 is heard {seconds:.1f} s into the call, after {total} words ({detail}) at {WORDS_PER_MINUTE} "
+            f"words a minute; it must be heard within {URGENT_WITHIN} s ({limit} words): shorten the words before it",
+        )
+
+
+def spoken_words(text: str) -> int:
+    """Words as a voice says them: a number of three digits or more is read digit by digit (999)."""
+    words = re.findall(r"\w+(?:['\u2019]\w+)*", text)
+    return sum(len(w) if w.isdigit() and len(w) >= 3 else 1 for w in words)
+
+
+def _check_urgent_reachable(r: Reader, flow: Flow, menu_lines: dict[str, int]) -> None:
+    """From every menu a caller can reach the urgent service: through its options, or by going
+    back (the back key returns along the menus walked, to the start menu at the latest)."""
+    urgent = flow.urgent_service
+    reaches = {m.key for m in flow.menus.values() if any(o.service == urgent for o in m.options)}
+    changed = True
+    while changed:
+        changed = False
+        for menu in flow.menus.values():
+            if menu.key not in reaches and any(o.menu in reaches for o in menu.options):
+                reaches.add(menu.key)
+                changed = True
+    back_is_safe = flow.start in reaches
+    for menu in flow.menus.values():
+        if menu.key in reaches or menu.key == flow.start or back_is_safe:
+            continue  # the start menu's own problem is reported by _check_urgent_first
+        r.problem(
+            menu_lines[menu.key],
+            f"menus.{menu.key}",
+            f"cannot reach {brief(urgent)}: no option leads there and going back (key {flow.keys.back}) ends at the "
+            f"start menu, which does not offer it; offer {brief(urgent)} first in the start menu",
+        )

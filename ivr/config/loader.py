@@ -7,21 +7,25 @@ never becomes live.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ivr.config.fields import read_file, show
+from ivr.config import coverage
+from ivr.config.coverage import COVERAGE_DAYS
+from ivr.config.fields import KEY, brief, guarded, read_file, show
 from ivr.config.files import digest_of
 from ivr.config.flows import read_flow
+from ivr.config.instants import stamp
 from ivr.config.schedules import read_schedule
 from ivr.core.errors import ConfigError, Problem, UnknownLine
 from ivr.core.model import Line, Schedule
 from ivr.core.schedule import Router
 
+__all__ = ["COVERAGE_DAYS", "PROJECT_DIR", "Config", "load"]
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-COVERAGE_DAYS = 400  # an always-open service must have no gap this far ahead
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class Config:
     routers: dict[str, Router]
     digest: str
     warnings: tuple[str, ...] = ()
+    # Each Twilio number (E.164) to the key of the line it rings, made once so a call finds its line at once.
+    by_number: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_number = {number: key for key, line in self.lines.items() for number in line.flow.numbers}
+        object.__setattr__(self, "by_number", by_number)
 
     def line(self, key: str) -> Line:
         try:
@@ -45,66 +55,69 @@ class Config:
 
     def line_for_number(self, number: str) -> Line | None:
         """The line whose flow lists `number` (E.164) as one of its Twilio numbers."""
-        return next((ln for ln in self.lines.values() if number in ln.flow.numbers), None)
+        key = self.by_number.get(number)
+        return self.lines[key] if key is not None else None
 
 
 def load(directory: Path | str | None = None, now: datetime | None = None, prove_coverage: bool = True) -> Config:
     """Load and validate every line under `directory`; raise ConfigError listing all problems.
 
-    `prove_coverage=False` skips only the gap check, for `ivr coverage`, which reports gaps itself.
+    `prove_coverage=False` skips only the gap proof, for the commands that report gaps themselves.
     """
     base = Path(directory) if directory else PROJECT_DIR
     now = now or datetime.now(ZoneInfo("Europe/London"))
     problems: list[Problem] = []
     warnings: list[str] = []
-    seen: dict[str, bytes] = {}
+    seen: dict[str, bytes] = {}  # what the digest names: exactly the bytes on disk
     schedule_files = sorted((base / "schedules").glob("*.yaml"))
     flow_files = {p.stem: p for p in sorted((base / "flows").glob("*.yaml"))}
     if not schedule_files:
         problems.append(Problem(str(base / "schedules"), 0, "", "no schedule files (*.yaml)"))
     lines: dict[str, Line] = {}
     routers: dict[str, Router] = {}
+    claimed: dict[str, str] = {}  # Twilio number -> where a flow lists it, "flows/x.yaml:7"
     for schedule_path in schedule_files:
         key = schedule_path.stem
         flow_path = flow_files.pop(key, None)
+        if not KEY.match(key):
+            problems.append(
+                Problem(
+                    show(schedule_path, base),
+                    0,
+                    "",
+                    f"{brief(key)} is not a line key (lower-case words joined by '-'); rename the file",
+                )
+            )
+            continue
         if flow_path is None:
             problems.append(Problem(show(schedule_path, base), 0, "", f"no flows/{key}.yaml"))
             continue
-        for path in (schedule_path, flow_path):
-            seen[f"{path.parent.name}/{path.name}"] = path.read_bytes()
         found: list[Problem] = []
-        schedule = read_file(schedule_path, base, found, functools.partial(read_schedule, key=key))
-        flow = read_file(flow_path, base, found, functools.partial(read_flow, key=key, schedule=schedule))
+        found_warnings: list[str] = []
+        schedule, schedule_text = read_file(schedule_path, base, found, functools.partial(read_schedule, key=key), found_warnings)
+        flow, flow_text = read_file(
+            flow_path, base, found, functools.partial(read_flow, key=key, schedule=schedule, claimed=claimed), found_warnings
+        )
+        for path, text in ((schedule_path, schedule_text), (flow_path, flow_text)):
+            if text is not None:  # the very bytes parsed (strict UTF-8 round-trips), never a second read
+                seen[f"{path.parent.name}/{path.name}"] = text.encode("utf-8")
+        shown = show(schedule_path, base)
         if schedule is not None and not found:
-            router = Router(schedule)
-            if prove_coverage:
-                _check_coverage(schedule, router, now, show(schedule_path, base), found)
-            warnings.extend(_override_warnings(schedule, now, show(schedule_path, base)))
-            if flow is not None and not found:
-                lines[key] = Line(key, flow, schedule)
-                routers[key] = router
+            with guarded(shown, found):
+                router = Router(schedule)
+                if prove_coverage:
+                    found.extend(coverage.prove(schedule, router, now, shown))
+                found_warnings.extend(_override_warnings(schedule, now, shown))
+                if flow is not None and not found:
+                    lines[key] = Line(key, flow, schedule)
+                    routers[key] = router
         problems.extend(found)
+        warnings.extend(found_warnings)
     for stray in flow_files.values():
         problems.append(Problem(show(stray, base), 0, "", f"no schedules/{stray.stem}.yaml"))
     if problems:
         raise ConfigError(problems)
     return Config(lines, routers, digest_of(seen), tuple(warnings))
-
-
-def _check_coverage(schedule: Schedule, router: Router, now: datetime, path: str, problems: list[Problem]) -> None:
-    for service in schedule.services.values():
-        if not service.always_open:
-            continue
-        line = int(service.source.rsplit(":", 1)[1])
-        for gap in router.coverage(service.key, now, now + timedelta(days=COVERAGE_DAYS)):
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    f"services.{service.key}",
-                    f"always open, but no rule covers {gap.start.isoformat(timespec='minutes')} to {gap.end.isoformat(timespec='minutes')}",
-                )
-            )
 
 
 def _override_warnings(schedule: Schedule, now: datetime, path: str) -> list[str]:
@@ -117,10 +130,8 @@ def _override_warnings(schedule: Schedule, now: datetime, path: str) -> list[str
             )
         elif override.end.timestamp() <= now.timestamp():
             warnings.append(
-                f"{where}: override to {override.destination!r} ended {override.end.isoformat(timespec='minutes')}; it no longer applies and can be removed"
+                f"{where}: override to {override.destination!r} ended {stamp(override.end)}; it no longer applies and can be removed"
             )
         elif override.end.timestamp() - now.timestamp() <= timedelta(hours=24).total_seconds():
-            warnings.append(
-                f"{where}: override to {override.destination!r} ends within 24 hours, at {override.end.isoformat(timespec='minutes')}"
-            )
+            warnings.append(f"{where}: override to {override.destination!r} ends within 24 hours, at {stamp(override.end)}")
     return warnings

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr.config.snapshot import Snapshot
 from ivr.core.facts import Fact
-from ivr.core.flow import CallFlow, Reply, SendText, static_fallback
+from ivr.core.flow import CallFlow, Reply, SendText, no_line, static_fallback
 from ivr.core.numbers import mask
 from ivr.core.state import Call, Chain, DialResult, Heard, Screening, Where
 from ivr.records.recorder import Recorder
@@ -109,6 +109,10 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
             flow = _flow_for(snapshot, line)
             reply = _stamped(handler(flow, call, **kwargs), snapshot.config.digest)
             count(handler.__name__)
+        except NothingLive:
+            log.warning("no configuration is live; %s gets its line's static answer", request.path)
+            count("safe_answer")
+            reply, flow = Reply([]), None
         except Exception:  # noqa: BLE001 - the caller must be connected whatever went wrong
             log.exception("webhook %s failed; answering with the safe route", request.path)
             count("safe_answer")
@@ -135,10 +139,16 @@ def _safe_reply(flow: CallFlow | None, call: Call | None, line: str | None = Non
 
 
 def _static_answer(line: str | None) -> str:
-    """The static safe answer of the line named in the URL, else the answer of last resort."""
-    found = current().live.static_lines.get(line or "")
-    if found is None:
+    """The static safe answer of the line named in the URL; never another council's numbers.
+
+    A named line that cannot be loaded gets the 999 message; only a call that names no line
+    gets the answer of last resort (the default line's).
+    """
+    if not line:
         return current().static_twiml
+    found = current().live.static_lines.get(line)
+    if found is None:
+        return twiml.render(no_line(), "Polly.Amy", "en-GB")
     return twiml.render(static_fallback(found), found.flow.voice, found.flow.language)
 
 
