@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     try:
         store.upgrade()
-    except Exception:  # noqa: BLE001 - a database outage must not stop calls being answered
+    except Exception:  # a database outage must not stop calls being answered
         log.exception("the call records database cannot be reached or upgraded; calls are answered regardless")
     clock_now = overrides.get("IVR_CLOCK") or london_now
     publisher = Publisher(store, settings.release_cache)

@@ -7,6 +7,7 @@ processes may run (one per machine) and any web worker may host one; only the le
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import socket
@@ -223,7 +224,7 @@ class Jobs:
                 if since is None or since.timestamp() >= now.timestamp():
                     continue
                 intervals = router.timeline(service, since - timedelta(seconds=1), now)
-                for before, after in zip(intervals, intervals[1:]):
+                for before, after in itertools.pairwise(intervals):
                     old, new = before.destination, after.destination
                     if (old.key if old else None) == (new.key if new else None):
                         continue
@@ -249,7 +250,7 @@ def build_scheduler(
             try:
                 if leader(now):
                     work(now)
-            except Exception:  # noqa: BLE001 - one failed run must not stop the clock
+            except Exception:  # one failed run must not stop the clock
                 log.exception("clock job %s failed", name)
                 jobs.alerts.alert(f"the clock job {name} failed; see the log")
 

@@ -86,7 +86,7 @@ def load_each_line(folder: Path) -> dict[str, Line]:
             try:
                 files = {f"schedules/{schedule.name}": schedule.read_bytes(), f"flows/{flow.name}": flow.read_bytes()}
                 cfg = config_module.load(write_folder(files, Path(scratch) / "line"), prove_coverage=False)
-            except Exception:  # noqa: BLE001 - this line cannot be served; the others still can
+            except Exception:  # this line cannot be served; the others still can
                 log.exception("line %s cannot be loaded even on its own", schedule.stem)
                 continue
         found.update(cfg.lines)
@@ -292,7 +292,7 @@ class LiveRelease:
                 log.warning("cannot read the release log: %s", _short(exc))
             try:
                 self._look_at_working_files()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("could not check the working files")
             return changed
 

@@ -48,7 +48,7 @@ def hypothesis_profile(environ: Mapping[str, str]) -> str:
 hypothesis_settings.load_profile(hypothesis_profile(os.environ))
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def pytest_sessionfinish() -> None:
     """Stop the throwaway PostgreSQL cluster, if this process started one (tests/pg.py)."""
     pg.stop_throwaway()
 
@@ -75,17 +75,8 @@ class RecordingHttpClient(HttpClient):
         super().__init__(logging.getLogger("twilio.http"), is_async=False)
         self.requests: list[dict[str, Any]] = []
 
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params: Any = None,
-        data: Any = None,
-        headers: Any = None,
-        auth: Any = None,
-        timeout: Any = None,
-        allow_redirects: bool = False,
-    ) -> TwilioResponse:
+    def request(self, method: str, uri: str, data: Any = None, **_: Any) -> TwilioResponse:
+        """Record the request (params, headers, auth, timeout are accepted and not needed) and answer 201."""
         self.requests.append({"method": method, "url": uri, "data": dict(data or {})})
         body = {"sid": "SM" + "0" * 32, "status": "queued", "to": (data or {}).get("To"), "body": (data or {}).get("Body")}
         return TwilioResponse(201, json.dumps(body))

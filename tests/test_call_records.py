@@ -37,7 +37,8 @@ def test_simulated_call_recorded_only_when_asked(
     assert "simulated" in told and "Routed child-at-risk to standby" in told
 
 
-def test_logs_never_hold_a_full_caller_number(twilio: Twilio, caplog: pytest.LogCaptureFixture, app: Any) -> None:
+@pytest.mark.usefixtures("app")
+def test_logs_never_hold_a_full_caller_number(twilio: Twilio, caplog: pytest.LogCaptureFixture) -> None:
     """Whatever the webhooks log, the caller's number appears only masked."""
     with caplog.at_level(logging.DEBUG):
         menu = twilio.post("/voice/wiltshire")

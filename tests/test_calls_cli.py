@@ -192,7 +192,8 @@ def test_unknown_sid_is_one_line_and_exit_2(ivr: Run, records: CallStore) -> Non
     assert ivr("calls", "show", "CAnope") == (2, "", "ivr calls: no call 'CAnope' in the call records\n")
 
 
-def test_bad_since_is_one_line_and_exit_2(ivr: Run, records: CallStore) -> None:
+@pytest.mark.usefixtures("records")
+def test_bad_since_is_one_line_and_exit_2(ivr: Run) -> None:
     """A --since that is not a time gives one line and exit status 2."""
     code, out, err = ivr("calls", "--since", "yesterday")
     assert (code, out) == (2, "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -354,7 +355,7 @@ def test_timeline_json_across_the_spring_clock_change(capsys: Capture) -> None:
     )
     intervals = json.loads(out)["intervals"]
     assert code == 0
-    assert all(a["until"] == b["from"] for a, b in zip(intervals, intervals[1:]))
+    assert all(a["until"] == b["from"] for a, b in itertools.pairwise(intervals))
     assert [(iv["from"], iv["destination"]) for iv in intervals] == [
         ("2027-03-26T00:00:00+00:00", "out-of-hours"),  # Good Friday, the weekend and Easter Monday
         ("2027-03-30T08:30:00+01:00", "crt-public"),

@@ -211,7 +211,8 @@ def test_a_settled_valid_change_is_published_automatically(
     assert decision.destination is not None and decision.destination.name == "the MASH"
 
 
-def test_a_release_published_elsewhere_is_announced_once(jobs: Jobs, config_dir: Path, alerts: Alerts) -> None:
+@pytest.mark.usefixtures("alerts")
+def test_a_release_published_elsewhere_is_announced_once(jobs: Jobs, config_dir: Path) -> None:
     """The leader alerts each release made live after it took over, once."""
     now = london("2027-03-03T11:00")
     assert jobs.releases(now) == []  # takes over: nothing to announce yet
@@ -245,7 +246,7 @@ def test_scheduler_runs_the_jobs_only_when_leading(jobs: Jobs) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     class Follower:
-        def __call__(self, now: datetime) -> bool:
+        def __call__(self, _now: datetime) -> bool:
             return False
 
     ran: list[Any] = []
@@ -253,7 +254,7 @@ def test_scheduler_runs_the_jobs_only_when_leading(jobs: Jobs) -> None:
     scheduler = build_scheduler(jobs, Follower(), lambda: london("2027-03-03T03:15"), BackgroundScheduler(timezone=LONDON))
     scheduler.get_job("purge").func()
     assert ran == []
-    scheduler = build_scheduler(jobs, lambda now: True, lambda: london("2027-03-03T03:15"), BackgroundScheduler(timezone=LONDON))  # type: ignore[arg-type]
+    scheduler = build_scheduler(jobs, lambda _now: True, lambda: london("2027-03-03T03:15"), BackgroundScheduler(timezone=LONDON))  # type: ignore[arg-type]
     scheduler.get_job("purge").func()
     assert ran == [london("2027-03-03T03:15")]
     assert {job.id for job in scheduler.get_jobs()} == {"coverage", "purge", "releases", "watch"}

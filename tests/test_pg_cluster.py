@@ -56,9 +56,8 @@ def test_unreachable_explicit_url_fails_and_never_skips(monkeypatch: pytest.Monk
     monkeypatch.setattr(pg, "_chosen", None)
     monkeypatch.setattr(pg, "_failure", None)
     monkeypatch.setattr(pg, "_cluster", None)
-    with pytest.raises(pytest.fail.Exception, match=r"(?s)127\.0\.0\.1:1/test .*IVR_TEST_POSTGRES_URL"):
-        with pg.postgres_schema():
-            pass
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)127\.0\.0\.1:1/test .*IVR_TEST_POSTGRES_URL"), pg.postgres_schema():
+        pass
 
 
 def test_missing_server_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

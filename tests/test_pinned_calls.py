@@ -184,7 +184,7 @@ def test_service_closed_three_weeks_says_when_it_reopens(test_line: Any, clock: 
 class BrokenStore:
     """A call store whose acceptance records cannot be read."""
 
-    def accepted(self, sid: str, attempt: int) -> bool:
+    def accepted(self, _sid: str, _attempt: int) -> bool:
         raise RuntimeError("database unreachable")
 
 

@@ -210,7 +210,7 @@ def test_invalid_configuration_dropped_in_mid_burst(tmp_path: Path, wiltshire: C
             (config_dir / "schedules" / "wiltshire.yaml").write_text("line: wiltshire\nservices: {child-at-risk: {rules: []}}\n")
 
         threading.Thread(target=vandal).start()
-        sids, errors = burst(base, CALLS, http_transport(), wiltshire)
+        _sids, errors = burst(base, CALLS, http_transport(), wiltshire)
         deadline = time.monotonic() + 20
         while "ALERT: a configuration change was refused" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)

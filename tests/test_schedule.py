@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import holidays
@@ -291,7 +292,7 @@ def test_timeline_is_contiguous_ordered_and_agrees_with_route(router: Router, st
     intervals = router.timeline(SERVICE, lo, hi)
     assert len(intervals) > 5
     assert same_instant(intervals[0].start, lo) and same_instant(intervals[-1].end, hi)
-    for before, after in zip(intervals, intervals[1:]):
+    for before, after in itertools.pairwise(intervals):
         assert same_instant(before.end, after.start)
         key = (before.destination, before.rule, before.override)
         assert key != (after.destination, after.rule, after.override), "neighbours with one answer are merged"

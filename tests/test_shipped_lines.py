@@ -5,6 +5,7 @@ The expected hours and numbers are transcribed here from the pages (see /work/sh
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -259,7 +260,13 @@ CRT_OPENS_UTC = {"spring_forward": "2027-03-30T07:30", "fall_back": "2027-11-01T
 
 
 @pytest.mark.parametrize(("change", "wall", "fold", "expected", "until_utc"), CLOCK_CHANGE_CASES, ids=CLOCK_CHANGE_IDS)
-def test_wiltshire_across_the_2027_clock_changes(change: str, wall: str, fold: int, expected: str, until_utc: str) -> None:
+def test_wiltshire_across_the_2027_clock_changes(
+    change: str,  # noqa: ARG001 - named for the ids
+    wall: str,
+    fold: int,
+    expected: str,
+    until_utc: str,
+) -> None:
     """Standby until 09:00 local and Out of Hours after, with `until` at the right real instant, either fold."""
     assert_routes_to(
         shipped().router("wiltshire"), "child-at-risk", at(wall, fold), expected, WILTSHIRE[expected], until=utc(until_utc)
@@ -306,7 +313,7 @@ def test_always_open_services_have_no_gap_in_2027(line: str, service: str) -> No
     intervals = router.timeline(service, start, end)
     assert router.coverage(service, start, end) == []
     assert same_instant(intervals[0].start, start) and same_instant(intervals[-1].end, end)
-    assert all(same_instant(a.end, b.start) for a, b in zip(intervals, intervals[1:]))
+    assert all(same_instant(a.end, b.start) for a, b in itertools.pairwise(intervals))
     assert all(iv.destination is not None and iv.destination.number for iv in intervals)
 
 

@@ -129,7 +129,8 @@ def test_version_1_database_upgrades_to_2_keeping_its_rows(make_store: MakeStore
     assert store.routing_change("wiltshire", "child-at-risk", AT, "mash", "standby", release="abc", changed_by="alice")
 
 
-def test_upgrade_from_several_workers_at_once(make_store: MakeStore, backend: str) -> None:
+@pytest.mark.usefixtures("backend")
+def test_upgrade_from_several_workers_at_once(make_store: MakeStore) -> None:
     """Four workers upgrading a new database together: one applies every version, the others find it done."""
     stores = [make_store() for _ in range(4)]
     results = at_once(*(s.upgrade for s in stores))

@@ -154,7 +154,7 @@ def test_a_broken_file_on_disk_changes_nothing_live(settings: dict[str, Any], tm
     digest = live.digest
     schedule = config_dir / "schedules" / "wiltshire.yaml"
     schedule.write_text(schedule.read_text().replace('time: "08:45-17:00"', 'time: "08:45-17:0"', 1))
-    with pytest.raises(ConfigError, match="wiltshire.yaml"):
+    with pytest.raises(ConfigError, match=r"wiltshire\.yaml"):
         live.publisher.publish(config_dir, london("2027-03-03T09:00"), "admin", "broken")
     live.refresh()
     caller = Twilio(app.test_client())

@@ -31,7 +31,7 @@ def open_store() -> CallStore:
     return CallStore(settings.database_url, instance_path=settings.instance_path, hash_key=settings.hash_key.encode() or None)
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
+def register(sub: Any, _common: argparse.ArgumentParser) -> None:
     """Add `ivr db upgrade`, `ivr calls` and `ivr calls show SID`."""
     db = sub.add_parser("db", help="the call records database")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
@@ -70,7 +70,7 @@ def _shown(store: CallStore) -> str:
     return store.engine.url.render_as_string(hide_password=True)
 
 
-def _upgrade(args: argparse.Namespace) -> int:
+def _upgrade(_args: argparse.Namespace) -> int:
     with records(need_schema=False) as store:
         applied = store.upgrade()
         where = _shown(store)

@@ -45,10 +45,7 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> Mapping:
     result.key_lines = {}
     for key_node, value_node in node.value:
         # Keys keep their literal text: YAML 1.1 would read `on:` as true and `1:` as a number.
-        if isinstance(key_node, yaml.ScalarNode):
-            key = str(key_node.value)
-        else:
-            key = str(loader.construct_object(key_node, deep=True))
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else str(loader.construct_object(key_node, deep=True))
         if key in result:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import date
 
@@ -49,7 +50,7 @@ class Calendar:
             edges.update((start, end))
         cuts = sorted(edges)
         runs: list[tuple[int, int, DayKind]] = []
-        for start, end in zip(cuts, cuts[1:]):
+        for start, end in itertools.pairwise(cuts):
             kind = DayKind.CLOSURE if any(s <= start and end <= e for s, e in closed) else base
             if runs and runs[-1][2] is kind:
                 runs[-1] = (runs[-1][0], end, kind)

@@ -7,7 +7,7 @@ import phonenumbers
 from ivr.core.errors import IvrError
 
 REGION = "GB"
-_DIGIT_WORDS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split()))
+_DIGIT_WORDS = dict(zip("0123456789", ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]))
 
 
 class InvalidNumber(IvrError, ValueError):

@@ -16,6 +16,7 @@ one that happens twice maps to its first occurrence.
 from __future__ import annotations
 
 import heapq
+import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -315,7 +316,7 @@ def _paint(rules: list[Rule], lo: int, hi: int) -> list[_WallSegment]:
             owner[k] = rule
             next_free[k] = k + 1
             k = free_from(k + 1)
-    return [(a, b, owner[k]) for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
+    return [(a, b, owner[k]) for k, (a, b) in enumerate(itertools.pairwise(cuts))]
 
 
 Piece = tuple[float, float, Rule | Override | None]  # a stretch of time (timestamps) and what answers in it
@@ -342,7 +343,7 @@ def _overlay(base: list[Piece], top: list[Piece]) -> list[Piece]:
     base_starts = [a for a, _, _ in base]
     top_starts = [a for a, _, _ in top]
     result = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         t = bisect_right(top_starts, a) - 1
         if t >= 0 and top[t][1] >= b:
             result.append((a, b, top[t][2]))

@@ -49,7 +49,7 @@ class Recorder:
         """Whether the answerer of `attempt` pressed to accept; None if the store failed."""
         try:
             return bool(self.store.accepted(sid, attempt))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not read acceptance for %s attempt %s", sid, attempt)
             return None
 
@@ -64,5 +64,5 @@ class Recorder:
     def _safely(self, what: str, write: Any, *args: Any, **kwargs: Any) -> None:
         try:
             write(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the call goes on; the gap in the record is logged
+        except Exception:  # the call goes on; the gap in the record is logged
             log.exception("could not record %s", what)

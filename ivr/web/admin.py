@@ -65,7 +65,7 @@ def overview() -> str:
     try:
         calls = services.store.calls(limit=25)
         history = services.publisher.releases.history(limit=1)
-    except Exception:  # noqa: BLE001 - the page still shows routing while the records are unreachable
+    except Exception:  # the page still shows routing while the records are unreachable
         log.exception("the call records cannot be read for the admin page")
         calls, history = [], []
     return render_template(

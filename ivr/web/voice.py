@@ -113,7 +113,7 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
             log.warning("no configuration is live; %s gets its line's static answer", request.path)
             count("safe_answer")
             reply, flow = Reply([]), None
-        except Exception:  # noqa: BLE001 - the caller must be connected whatever went wrong
+        except Exception:  # the caller must be connected whatever went wrong
             log.exception("webhook %s failed; answering with the safe route", request.path)
             count("safe_answer")
             reply, flow = _safe_reply(flow, call, line)
@@ -133,7 +133,7 @@ def _safe_reply(flow: CallFlow | None, call: Call | None, line: str | None = Non
     try:
         flow = flow or _flow_for(_snapshot(), line)
         return flow.safe(call.now if call else None), flow
-    except Exception:  # noqa: BLE001 - even the live configuration may be what broke
+    except Exception:  # even the live configuration may be what broke
         log.exception("safe route failed; answering with the static list")
         return Reply([]), flow
 
@@ -164,7 +164,7 @@ def _twiml(flow: CallFlow | None, step: int, reply: Reply, line: str | None = No
                 base_url(request, current().settings.public_url),
                 step + 1,
             )
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("rendering TwiML failed; answering with the static list")
         body = current().static_twiml
     return Response(body, status=200, mimetype="text/xml")
@@ -196,7 +196,7 @@ def answer(flow: CallFlow, call: Call) -> Reply:
 
 @bp.route("/<line>/menu/<menu>", methods=["POST", "GET"])
 @webhook
-def menu(flow: CallFlow, call: Call, menu: str) -> Reply:
+def menu(flow: CallFlow, _call: Call, menu: str) -> Reply:
     """A menu played again (after silence, a wrong key, repeat or back)."""
     return flow.menu(Where.from_query(request.args, flow.flow, menu))
 
@@ -249,7 +249,7 @@ def details(flow: CallFlow, call: Call, destination: str) -> Reply:
 
 @bp.route("/<line>/screen/<service>", methods=["POST", "GET"])
 @webhook
-def screen(flow: CallFlow, call: Call, service: str) -> Reply:
+def screen(flow: CallFlow, _call: Call, service: str) -> Reply:
     """The answerer picked up: the screening message."""
     return flow.screen(Screening.from_query(request.args, flow.line.schedule, service))
 
@@ -302,7 +302,7 @@ def status() -> Response:
                 form.get("CallDuration", form.get("DialCallDuration", ""))[:16],
                 current().clock(),
             )
-    except Exception:  # noqa: BLE001 - a status callback must not fail loudly to Twilio
+    except Exception:  # a status callback must not fail loudly to Twilio
         log.exception("status callback could not be recorded")
     return Response(twiml.empty(), status=200, mimetype="text/xml")
 
@@ -316,7 +316,7 @@ def fallback() -> Response:
             snapshot = current().live.current()
             line = _flow_for(snapshot, None).line.key if snapshot else current().settings.default_line
         body = _static_answer(line)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("fallback answer failed; answering with the static list")
         body = current().static_twiml
     return Response(body, status=200, mimetype="text/xml")
