@@ -128,8 +128,9 @@ class Jobs:
         found = []
         if snapshot is None:
             found.append("no valid configuration is live: callers get the static safe answer only")
-        routers = snapshot.config.routers if snapshot else {}
-        for key, router in routers.items():
+        lines = snapshot.config.lines if snapshot else {}
+        for key, line in lines.items():
+            router = line.router
             for service in router.schedule.services.values():
                 if not service.always_open:
                     continue
@@ -216,8 +217,9 @@ class Jobs:
         snapshot = self.live.current()
         if snapshot is None:
             return changes
-        for key, router in snapshot.config.routers.items():
-            name = snapshot.config.lines[key].flow.name
+        for key, line in snapshot.config.lines.items():
+            router = line.router
+            name = line.flow.name
             for service in router.schedule.services:
                 since = self._watched_until.get((key, service))
                 self._watched_until[(key, service)] = now

@@ -27,7 +27,7 @@ from ivr.config.diff import routing_changes, summary
 from ivr.config.files import Files, digest_of, read_files, write_atomically, write_folder
 from ivr.config.snapshot import Snapshot
 from ivr.core.errors import ConfigError, IvrError, Problem
-from ivr.core.model import Line
+from ivr.core.line import Line
 from ivr.records.releases import ReleaseStore
 from ivr.records.store import CallStore
 

@@ -63,7 +63,7 @@ ASK_CODE = [
 def flow_of(line: str) -> CallFlow:
     """A shipped line's flow, built as a live snapshot builds it."""
     cfg = shipped()
-    return CallFlow(cfg.line(line), cfg.router(line))
+    return CallFlow(cfg.line(line))
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_a_line_with_one_try_connects_after_the_first_silence(tmp_path: Path) ->
     """A small line whose flow allows 1 try: the first silence already connects."""
     folder = write_files(tmp_path, flow=FLOW.format(line="test") + "tries: 1\n")
     cfg = config.load(folder, now=OFFICE)
-    reply = CallFlow(cfg.line("test"), cfg.router("test")).menu_input(Where(("main",)), Heard(), call())
+    reply = CallFlow(cfg.line("test")).menu_input(Where(("main",)), Heard(), call())
     assert reply.verbs[1] == Redirect("/voice/test/connect/child-at-risk?via=after+1+tries+without+a+choice")
     assert facts(reply) == [(Fact.FALLBACK, {"reason": "no choice after 1 tries"})]
 

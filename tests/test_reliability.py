@@ -157,7 +157,7 @@ def assert_complete_and_unique(store: CallStore, sids: list[str]) -> None:
 @pytest.fixture(scope="module")
 def wiltshire() -> CallFlow:
     cfg = config.load()
-    return CallFlow(cfg.line("wiltshire"), cfg.router("wiltshire"))
+    return CallFlow(cfg.line("wiltshire"))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -36,8 +36,8 @@ def load_for_preview(args: argparse.Namespace) -> config_module.Config:
     tried before it is fixed; the gaps are printed on stderr as warnings. Other problems refuse."""
     cfg = config_module.load(args.config or Settings.from_env().config_dir, prove_coverage=False)
     now = datetime.now(LONDON)
-    for key, line in cfg.lines.items():
-        for problem in coverage.prove(line.schedule, cfg.routers[key], now, line.schedule.path):
+    for line in cfg.lines.values():
+        for problem in coverage.prove(line.schedule, line.router, now, line.schedule.path):
             print(f"warning: {problem} (ivr check refuses this)", file=sys.stderr)
     return cfg
 

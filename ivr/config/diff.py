@@ -51,8 +51,9 @@ class Change:
 def routing_changes(old: Config | None, new: Config, start: datetime, end: datetime) -> list[Change]:
     """Every stretch in [start, end) where `new` routes a call differently from `old`."""
     changes: list[Change] = []
-    for key, router in sorted(new.routers.items()):
-        before = old.routers.get(key) if old else None
+    for key, line in sorted(new.lines.items()):
+        router = line.router
+        before = old.lines[key].router if old and key in old.lines else None
         for service in router.schedule.services:
             after = router.timeline(service, start, end)
             if before is None or service not in before.schedule.services:
@@ -68,9 +69,9 @@ def removed(old: Config | None, new: Config) -> list[str]:
     """Lines and services that `old` has and `new` does not: calls to them are no longer routed."""
     if old is None:
         return []
-    gone = [f"line {key} removed" for key in sorted(set(old.routers) - set(new.routers))]
-    for key in sorted(set(old.routers) & set(new.routers)):
-        services = set(old.routers[key].schedule.services) - set(new.routers[key].schedule.services)
+    gone = [f"line {key} removed" for key in sorted(set(old.lines) - set(new.lines))]
+    for key in sorted(set(old.lines) & set(new.lines)):
+        services = set(old.lines[key].schedule.services) - set(new.lines[key].schedule.services)
         gone.extend(f"{key} {service}: service removed" for service in sorted(services))
     return gone
 

@@ -20,7 +20,8 @@ from ivr.config.flows import read_flow
 from ivr.config.instants import stamp
 from ivr.config.schedules import read_schedule
 from ivr.core.errors import ConfigError, Problem, UnknownLine
-from ivr.core.model import Line, Schedule
+from ivr.core.line import Line
+from ivr.core.model import Schedule
 from ivr.core.schedule import Router
 
 __all__ = ["COVERAGE_DAYS", "PROJECT_DIR", "Config", "load"]
@@ -33,7 +34,6 @@ class Config:
     """Every line, validated together, with a digest that names this exact configuration."""
 
     lines: dict[str, Line]
-    routers: dict[str, Router]
     digest: str
     warnings: tuple[str, ...] = ()
     # Each Twilio number (E.164) to the key of the line it rings, made once so a call finds its line at once.
@@ -50,8 +50,7 @@ class Config:
             raise UnknownLine(key) from None
 
     def router(self, key: str) -> Router:
-        self.line(key)
-        return self.routers[key]
+        return self.line(key).router
 
     def line_for_number(self, number: str) -> Line | None:
         """The line whose flow lists `number` (E.164) as one of its Twilio numbers."""
@@ -74,7 +73,6 @@ def load(directory: Path | str | None = None, now: datetime | None = None, prove
     if not schedule_files:
         problems.append(Problem(str(base / "schedules"), 0, "", "no schedule files (*.yaml)"))
     lines: dict[str, Line] = {}
-    routers: dict[str, Router] = {}
     claimed: dict[str, str] = {}  # Twilio number -> where a flow lists it, "flows/x.yaml:7"
     for schedule_path in schedule_files:
         key = schedule_path.stem
@@ -109,15 +107,14 @@ def load(directory: Path | str | None = None, now: datetime | None = None, prove
                     found.extend(coverage.prove(schedule, router, now, shown))
                 found_warnings.extend(_override_warnings(schedule, now, shown))
                 if flow is not None and not found:
-                    lines[key] = Line(key, flow, schedule)
-                    routers[key] = router
+                    lines[key] = Line(key, flow, schedule, router)
         problems.extend(found)
         warnings.extend(found_warnings)
     for stray in flow_files.values():
         problems.append(Problem(show(stray, base), 0, "", f"no schedules/{stray.stem}.yaml"))
     if problems:
         raise ConfigError(problems)
-    return Config(lines, routers, digest_of(seen), tuple(warnings))
+    return Config(lines, digest_of(seen), tuple(warnings))
 
 
 def _override_warnings(schedule: Schedule, now: datetime, path: str) -> list[str]:

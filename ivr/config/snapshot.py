@@ -18,4 +18,4 @@ class Snapshot:
     @classmethod
     def of(cls, cfg: Config) -> Snapshot:
         """Compile every line's call flow once, for the requests that will read it."""
-        return cls(cfg, {key: CallFlow(line, cfg.routers[key]) for key, line in cfg.lines.items()})
+        return cls(cfg, {key: CallFlow(line) for key, line in cfg.lines.items()})

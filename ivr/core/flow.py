@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ivr.core.facts import Detail, Fact
-from ivr.core.model import Decision, Destination, Line, Menu, Option, Schedule
+from ivr.core.line import Line
+from ivr.core.model import Decision, Destination, Menu, Option, Schedule
 from ivr.core.numbers import display, mask, spoken, spoken_address
-from ivr.core.schedule import Router
 from ivr.core.state import HEARINGS, ROUNDS, Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
@@ -43,10 +43,10 @@ class Reply:
 class CallFlow:
     """One line's call flow."""
 
-    def __init__(self, line: Line, router: Router) -> None:
+    def __init__(self, line: Line) -> None:
         self.line = line
         self.flow = line.flow
-        self.router = router
+        self.router = line.router
         self.base = f"/voice/{line.key}"
         self._urgent = line.schedule.services[self.flow.urgent_service]
         self._code_digits = max((len(c) for c in self.flow.shortcuts), default=1)

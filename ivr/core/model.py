@@ -190,12 +190,3 @@ class Flow:
     keys: Keys = Keys()
     tries: int = 3
     path: str = field(default="", compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """A line's validated flow and schedule together."""
-
-    key: str
-    flow: Flow
-    schedule: Schedule

@@ -39,8 +39,9 @@ def overview() -> str:
     snapshot = live.current()
     now = services.clock()
     lines = []
-    routers = snapshot.config.routers if snapshot else {}
-    for key, router in sorted(routers.items()):
+    lines_live = snapshot.config.lines if snapshot else {}
+    for key, line in sorted(lines_live.items()):
+        router = line.router
         day = now.astimezone(router.tz).date()
         start, end = local_instant(day, 0, router.tz), local_instant(day + timedelta(days=1), 0, router.tz)
         rows = []
@@ -56,7 +57,7 @@ def overview() -> str:
         lines.append(
             {
                 "key": key,
-                "name": router.schedule.line if snapshot is None else snapshot.config.lines[key].flow.name,
+                "name": line.flow.name,
                 "services": rows,
                 "overrides": router.schedule.overrides,
                 "closures": router.schedule.closures,
