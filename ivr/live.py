@@ -12,7 +12,6 @@ that fails, with no snapshot at all, so that each line gets its static safe answ
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import threading
 import time
@@ -334,11 +333,6 @@ def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
                 continue
             entries.append((f"{folder}/{path.name}", stat.st_size, stat.st_mtime_ns))
     return tuple(entries)
-
-
-def clear_cache(cache: Path) -> None:
-    """Forget every locally kept release (the database still has them)."""
-    shutil.rmtree(cache, ignore_errors=True)
 
 
 def _short(exc: BaseException) -> str:

@@ -181,4 +181,5 @@ def services_of(app: Flask) -> Services:
 
 def current() -> Services:
     """The services of the app handling the current request."""
-    return services_of(current_app)  # type: ignore[arg-type]
+    found: Services = current_app.extensions[_EXTENSION]
+    return found
