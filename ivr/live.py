@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import config as config_module
 from ivr.config.diff import routing_changes, summary
-from ivr.config.files import Files, digest_of, read_files, write_atomically, write_folder
+from ivr.config.files import FOLDERS, Files, digest_of, read_files, write_atomically, write_folder
 from ivr.config.snapshot import Snapshot
 from ivr.core.errors import ConfigError, IvrError, Problem
 from ivr.core.line import Line
@@ -110,15 +110,7 @@ class Publisher:
     def publish_files(self, files: Files, now: datetime, by: str, message: str) -> Published:
         """Validate exactly these files in full and make them the live release."""
         new = validate(files, now)
-        digest = digest_of(files)
-        live = self.releases.live()
-        if live is not None and live[1] == digest:
-            return Published(digest, False, "already live", ())
-        old = self._config_of(live[1]) if live else None
-        said = summary(old, new, now, now + timedelta(days=SUMMARY_DAYS))
-        self.releases.save(digest, files, now, by, message, said)
-        self.releases.make_live(digest, now, by, "publish", message, said)
-        return Published(digest, True, said, self._record_changes(old, new, now, digest, by))
+        return self._make_live(files, new, now, by, "publish", message)
 
     def rollback(self, digest: str, now: datetime, by: str, message: str) -> Published:
         """Make an earlier release live again, after proving it still leaves no gap from now on."""
@@ -126,13 +118,28 @@ class Publisher:
         if stored is None:
             raise ReleaseError(f"no release {digest!r} (see `ivr releases`)")
         new = validate(stored.files, now)
+        return self._make_live(stored.files, new, now, by, "rollback", message or f"rolled back to {stored.digest}")
+
+    def _make_live(self, files: Files, new: config_module.Config, now: datetime, by: str, action: str, message: str) -> Published:
+        """Append the release to the live log, saying what it changes against the release live before it.
+
+        Only lines whose files differ can route differently, so only those are read back and compared:
+        a change to one line of 153 costs one line's comparison.
+        """
+        digest = digest_of(files)
         live = self.releases.live()
-        if live is not None and live[1] == stored.digest:
-            return Published(stored.digest, False, "already live", ())
-        old = self._config_of(live[1]) if live else None
-        said = summary(old, new, now, now + timedelta(days=SUMMARY_DAYS))
-        self.releases.make_live(stored.digest, now, by, "rollback", message or f"rolled back to {stored.digest}", said)
-        return Published(stored.digest, True, said, self._record_changes(old, new, now, stored.digest, by))
+        if live is not None and live[1] == digest:
+            return Published(digest, False, "already live", ())
+        before = self._files_of(live[1]) if live else None
+        changed = changed_lines(before or {}, files)
+        # With nothing before, this is the first release; else the changed lines as they were (none if added).
+        old = None if before is None else _load_lines(before, changed) or config_module.Config({}, "")
+        new_part = new.only(changed)
+        said = summary(old, new_part if old else new, now, now + timedelta(days=SUMMARY_DAYS))
+        if action == "publish":
+            self.releases.save(digest, files, now, by, message, said)
+        self.releases.make_live(digest, now, by, action, message, said)
+        return Published(digest, True, said, self._record_changes(old, new_part, now, digest, by))
 
     def folder_of(self, digest: str) -> Path:
         """The release's files in the local cache, fetched from the database the first time."""
@@ -144,9 +151,9 @@ class Publisher:
             write_folder(stored.files, folder)
         return folder
 
-    def _config_of(self, digest: str) -> config_module.Config | None:
+    def _files_of(self, digest: str) -> Files | None:
         try:
-            return config_module.load(self.folder_of(digest), prove_coverage=False)
+            return read_files(self.folder_of(digest))
         except (ConfigError, ReleaseError):
             log.warning("the live release %s cannot be read back; comparing against nothing", digest)
             return None
@@ -167,6 +174,23 @@ class Publisher:
             self.store.routing_change(change.line, change.service, now, old_key, new_key, release=digest, changed_by=by)
             told.append(change.describe_now())
         return tuple(told)
+
+
+def changed_lines(old: Files, new: Files) -> set[str]:
+    """The keys of the lines whose schedule or flow differs between two sets of files (added and removed too)."""
+    keys = {Path(name).stem for name in (*old, *new)}
+    return {key for key in keys if any(old.get(f"{folder}/{key}.yaml") != new.get(f"{folder}/{key}.yaml") for folder in FOLDERS)}
+
+
+def _load_lines(files: Files, keys: set[str]) -> config_module.Config | None:
+    """Just these lines of a stored release, unproven (it was proven when published)."""
+    part = {name: body for name, body in files.items() if Path(name).stem in keys}
+    with tempfile.TemporaryDirectory(prefix="ivr-compare-") as scratch:
+        try:
+            return config_module.load(write_folder(part, Path(scratch) / "files"), prove_coverage=False) if part else None
+        except ConfigError:
+            log.warning("the live release's lines %s cannot be read back; comparing against nothing", sorted(keys))
+            return None
 
 
 # -- following ---------------------------------------------------------------------------------

@@ -78,10 +78,10 @@ def removed(old: Config | None, new: Config) -> list[str]:
 
 def summary(old: Config | None, new: Config, start: datetime, end: datetime) -> str:
     """One line saying what a release changes in routing over [start, end)."""
-    changes = routing_changes(old, new, start, end)
-    gone = removed(old, new)
     if old is None:
         return f"first release: {len(new.lines)} lines"
+    changes = routing_changes(old, new, start, end)
+    gone = removed(old, new)
     if not changes and not gone:
         return "no routing change (wording, numbers' notes or comments only)"
     services = sorted({f"{c.line} {c.service}" for c in changes})

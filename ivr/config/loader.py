@@ -52,6 +52,10 @@ class Config:
     def router(self, key: str) -> Router:
         return self.line(key).router
 
+    def only(self, keys: set[str]) -> Config:
+        """The same configuration with only the lines named (to compare just the lines a change touches)."""
+        return Config({key: line for key, line in self.lines.items() if key in keys}, self.digest, self.warnings)
+
     def line_for_number(self, number: str) -> Line | None:
         """The line whose flow lists `number` (E.164) as one of its Twilio numbers."""
         key = self.by_number.get(number)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 from ivr.core.errors import IvrError
@@ -14,6 +16,7 @@ class InvalidNumber(IvrError, ValueError):
     """A phone number that is not a valid number for the region."""
 
 
+@functools.lru_cache(maxsize=4096)  # parsing is slow and configurations repeat their numbers
 def to_e164(text: str, region: str = REGION) -> str:
     """Parse a number as people write it ('0300 456 0108') into E.164 ('+443004560108')."""
     try:
