@@ -241,17 +241,27 @@ class CallFlow:
     # -- the answerer's side ----------------------------------------------------------------
 
     def screen(self, screening: Screening) -> Reply:
-        """What the person answering hears: where the call comes from; press 1 to take it."""
+        """What the person answering hears: where the call comes from, press 1; every hearing left, then their leg hangs up.
+
+        The retries live in this one document. Twilio runs a `<Number url>` document with only
+        `<Play>`, `<Say>`, `<Gather>` and `<Hangup>` ("The url attribute does not support any other
+        TwiML verbs", twilio.com/docs/voice/twiml/number#url), so a `<Redirect>` to the next hearing
+        is not an option; a `<Gather>` the answerer lets pass falls through to the next verb
+        (twilio.com/docs/voice/twiml/gather), here the next hearing and at last the `<Hangup>`,
+        which leaves the call not accepted (nothing recorded, so the dial's result rings on).
+        """
         name = self.line.schedule.services[screening.service].name
-        text = (
+        text = Say(
             f"This is a call from the {self.flow.name} line: {name}, through {screening.via}. "
             f"To accept the call, press {ACCEPT_KEY}."
         )
-        gather = Gather(self.url("screened", **screening.to_query()), (Say(text),), 1, SCREEN_TIMEOUT)
-        if screening.hearing >= HEARINGS:
-            return Reply([gather, Hangup()])
-        again = self.url("screen", screening.service, **screening.heard_again().to_query(service_in_path=True))
-        return Reply([gather, Redirect(again)])
+        hearings: list[Verb] = []
+        hearing = screening
+        while True:
+            hearings.append(Gather(self.url("screened", **hearing.to_query()), (text,), 1, SCREEN_TIMEOUT))
+            if hearing.hearing >= HEARINGS:
+                return Reply([*hearings, Hangup()])
+            hearing = hearing.heard_again()
 
     def screened(self, screening: Screening, heard: Heard) -> Reply:
         """The answerer pressed a key: 1 bridges the call; anything else plays the message again, then hangs up.
