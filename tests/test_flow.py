@@ -567,16 +567,17 @@ def test_the_safe_answer_rings_the_urgent_route_without_trusting_the_request(wil
 
 
 def test_the_safe_answer_without_a_time_is_the_static_list(wiltshire: CallFlow) -> None:
-    """Without a time: the warning, MASH then the Out of Hours number (once for Standby too), then the front door."""
+    """Without a time: the warning, one Dial ringing MASH and Out of Hours (once for Standby too) at once, the front door, Hangup."""
     reply = wiltshire.safe(None)
     assert reply.verbs == [
         Say(WARNING),
         Say("Connecting you now."),
-        Dial(MASH, "", "", None, 25),
-        Dial(WILTS_OUT_OF_HOURS, "", "", None, 25),
+        Dial(MASH, "", "", None, 25, (WILTS_OUT_OF_HOURS,)),
         Say(
-            "Nobody could take your call. If a child is in immediate danger, hang up and call 999. "
-            "You can also call the Multi-Agency Safeguarding Hub on zero three zero zero, four five six, zero one zero eight."
+            "If nobody answered, please call again. If a child is in immediate danger, hang up and call 999. "
+            "You can also call the Multi-Agency Safeguarding Hub on zero three zero zero, four five six, zero one zero eight. "
+            "Goodbye."
         ),
+        Hangup(),
     ]
     assert reply.facts == [(Fact.FALLBACK, {"reason": "static"})]
