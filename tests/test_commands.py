@@ -60,13 +60,15 @@ def test_shortcuts_listing(capsys: Capture) -> None:
 
 
 def test_fallback_twiml_is_static_and_valid(capsys: Capture) -> None:
-    """`ivr fallback-twiml` prints schema-valid TwiML: the warning, then the 24/7 numbers in order."""
+    """`ivr fallback-twiml` prints schema-valid TwiML: the warning, one Dial ringing the 24/7 numbers at once, Hangup."""
     code, out, _ = run(capsys, "fallback-twiml", "wiltshire")
     doc = validate_twiml(out)
     assert code == 0
     assert "999" in (doc.find("Say").text or "")  # type: ignore[union-attr]
+    assert [v.tag for v in doc] == ["Say", "Say", "Dial", "Say", "Hangup"], "one Dial: nobody is rung after a finished call"
     assert [(n.text or "").strip() for n in doc.iter("Number")] == ["+443004560108", "+443004560100"]
     assert all(d.get("action") is None for d in doc.iter("Dial")), "no URL of the app: it must work when the app is down"
+    assert all(n.get("url") is None for n in doc.iter("Number"))
 
 
 def test_simulate_christmas_connects_out_of_hours(capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -438,13 +438,21 @@ SCREENED = "/voice/wiltshire/screened?call=CA1&attempt=1&service=child-at-risk&"
 
 
 def test_the_answerer_hears_where_the_call_comes_from(wiltshire: CallFlow) -> None:
-    """First hearing: line, service and option, press 1; no key plays it once more."""
+    """One document: line, service and option, press 1; no key falls through to the second hearing, then Hangup."""
     reply = wiltshire.screen(Screening("CA1", 1, "child-at-risk", "option 1 of the main menu"))
     assert reply.verbs == [
         Gather(f"{SCREENED}&try=1", (HEARD_BY_THE_ANSWERER,), 1, 8),
-        Redirect(f"{SCREEN}?call=CA1&attempt=1&{BY_OPTION_1}&try=2"),
+        Gather(f"{SCREENED}&try=2", (HEARD_BY_THE_ANSWERER,), 1, 8),
+        Hangup(),
     ]
     assert reply.facts == []
+
+
+@pytest.mark.parametrize("hearing", [1, 2], ids=["first_hearing", "last_hearing"])
+def test_the_screening_document_uses_only_verbs_a_number_url_may(wiltshire: CallFlow, hearing: int) -> None:
+    """Twilio's <Number url> document may hold only Play, Say, Gather and Hangup: never a Redirect or a Dial."""
+    reply = wiltshire.screen(Screening("CA1", 1, "child-at-risk", "option 1 of the main menu", hearing))
+    assert {type(v).__name__ for v in reply.verbs} <= {"Say", "Gather", "Hangup"}
 
 
 def test_the_second_hearing_hangs_up_without_a_key(wiltshire: CallFlow) -> None:
@@ -559,16 +567,17 @@ def test_the_safe_answer_rings_the_urgent_route_without_trusting_the_request(wil
 
 
 def test_the_safe_answer_without_a_time_is_the_static_list(wiltshire: CallFlow) -> None:
-    """Without a time: the warning, MASH then the Out of Hours number (once for Standby too), then the front door."""
+    """Without a time: the warning, one Dial ringing MASH and Out of Hours (once for Standby too) at once, the front door, Hangup."""
     reply = wiltshire.safe(None)
     assert reply.verbs == [
         Say(WARNING),
         Say("Connecting you now."),
-        Dial(MASH, "", "", None, 25),
-        Dial(WILTS_OUT_OF_HOURS, "", "", None, 25),
+        Dial(MASH, "", "", None, 25, (WILTS_OUT_OF_HOURS,)),
         Say(
-            "Nobody could take your call. If a child is in immediate danger, hang up and call 999. "
-            "You can also call the Multi-Agency Safeguarding Hub on zero three zero zero, four five six, zero one zero eight."
+            "If nobody answered, please call again. If a child is in immediate danger, hang up and call 999. "
+            "You can also call the Multi-Agency Safeguarding Hub on zero three zero zero, four five six, zero one zero eight. "
+            "Goodbye."
         ),
+        Hangup(),
     ]
     assert reply.facts == [(Fact.FALLBACK, {"reason": "static"})]

@@ -313,10 +313,13 @@ def test_screening_tells_the_answerer_where_the_call_came_from(twilio: Twilio) -
     text = screen.text()
     assert "Wiltshire" in text and "worried that a child is at risk" in text and "option 1" in text
     assert "press 1" in text
+    assert [v.tag for v in screen.doc] == ["Gather", "Gather", "Hangup"], "both hearings in one document, no Redirect"
     wrong_key = twilio.press(screen, "5")
-    assert wrong_key.gather() is not None and wrong_key.doc.find("Hangup") is not None, "one last chance, then hang up"
-    last_chance = twilio.post(screen.redirect())
-    assert last_chance.gather() is not None and last_chance.doc.find("Hangup") is not None
+    assert [v.tag for v in wrong_key.doc] == ["Gather", "Hangup"], "one last chance, then hang up"
+    second_hearing = screen.doc.findall("Gather")[1]
+    assert "try=2" in (second_hearing.get("action") or "")
+    wrong_again = twilio.post(second_hearing.get("action") or "", Digits="5")
+    assert [v.tag for v in wrong_again.doc] == ["Hangup"]
 
 
 def test_rounds_end_with_goodbye_not_silence(twilio: Twilio) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from ivr.cli.common import emit, load_config, parse_time
@@ -20,6 +21,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--caller", default="+447911123456", metavar="E164")
     p.add_argument("--dial-status", default="", metavar="S,S..", help="how each dialled team answers (default completed)")
     p.add_argument("--record", action="store_true", help="write the call to the call records, marked simulated")
+    p.add_argument(
+        "--strict", action="store_true", help="hold every TwiML document to Twilio's documented rules; exit 1 at the first broken"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_simulate)
 
@@ -38,11 +42,14 @@ def _simulate(args: argparse.Namespace) -> int:
     router = cfg.router(args.line)
     at = parse_time(args.at, router.tz)
     statuses = tuple(s.strip() for s in args.dial_status.split(",") if s.strip())
-    result = simulate(args.line, at, args.keys, args.caller, statuses, args.config, args.record)
+    result = simulate(args.line, at, args.keys, args.caller, statuses, args.config, args.record, strict=args.strict)
     if args.json:
         print(json.dumps(result.as_json(), indent=2))
     else:
         print("\n".join(result.transcript))
+    if result.broken:
+        print(f"ivr simulate: Twilio would not play {result.broken}", file=sys.stderr)
+        return 1
     return 0
 
 

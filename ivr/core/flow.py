@@ -22,6 +22,7 @@ from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 DIAL_TIMEOUT = 25  # seconds a team's phone rings before the next in the chain is tried
 SCREEN_TIMEOUT = 8  # seconds the answerer has to press 1
+MOST_AT_ONCE = 10  # "up to ten <Number> nouns within a <Dial>" ring at once (twilio.com/docs/voice/twiml/number)
 MENU_TIMEOUT = 6
 ACCEPT_KEY = "1"
 TEXT_KEY = "1"  # after a team's details: have them sent by text message
@@ -241,17 +242,27 @@ class CallFlow:
     # -- the answerer's side ----------------------------------------------------------------
 
     def screen(self, screening: Screening) -> Reply:
-        """What the person answering hears: where the call comes from; press 1 to take it."""
+        """What the person answering hears: where the call comes from, press 1; every hearing left, then their leg hangs up.
+
+        The retries live in this one document. Twilio runs a `<Number url>` document with only
+        `<Play>`, `<Say>`, `<Gather>` and `<Hangup>` ("The url attribute does not support any other
+        TwiML verbs", twilio.com/docs/voice/twiml/number#url), so a `<Redirect>` to the next hearing
+        is not an option; a `<Gather>` the answerer lets pass falls through to the next verb
+        (twilio.com/docs/voice/twiml/gather), here the next hearing and at last the `<Hangup>`,
+        which leaves the call not accepted (nothing recorded, so the dial's result rings on).
+        """
         name = self.line.schedule.services[screening.service].name
-        text = (
+        text = Say(
             f"This is a call from the {self.flow.name} line: {name}, through {screening.via}. "
             f"To accept the call, press {ACCEPT_KEY}."
         )
-        gather = Gather(self.url("screened", **screening.to_query()), (Say(text),), 1, SCREEN_TIMEOUT)
-        if screening.hearing >= HEARINGS:
-            return Reply([gather, Hangup()])
-        again = self.url("screen", screening.service, **screening.heard_again().to_query(service_in_path=True))
-        return Reply([gather, Redirect(again)])
+        hearings: list[Verb] = []
+        hearing = screening
+        while True:
+            hearings.append(Gather(self.url("screened", **hearing.to_query()), (text,), 1, SCREEN_TIMEOUT))
+            if hearing.hearing >= HEARINGS:
+                return Reply([*hearings, Hangup()])
+            hearing = hearing.heard_again()
 
     def screened(self, screening: Screening, heard: Heard) -> Reply:
         """The answerer pressed a key: 1 bridges the call; anything else plays the message again, then hangs up.
@@ -331,15 +342,31 @@ class CallFlow:
 
 
 def static_fallback(line: Line) -> list[Verb]:
-    """The line's 24/7 numbers in order, with the 999 warning; needs no schedule or clock."""
-    verbs: list[Verb] = [Say(line.flow.warning), Say("Connecting you now.")]
-    for dest in round_the_clock(line):
-        verbs.append(Dial(dest.number or "", "", "", None, DIAL_TIMEOUT))
+    """The answer that needs no app, schedule or clock: the 999 warning, every 24/7 number rung at once, then goodbye.
+
+    It is served when the app cannot route (Twilio's fallback URL, a TwiML Bin, the answer of last
+    resort), so it can ask the app nothing: no `action`, no screening URL. Hence one `<Dial>`:
+    - Its `<Number>`s ring simultaneously and "the first call to pick up is connected to the
+      current call and the rest are hung up" (twilio.com/docs/voice/twiml/number). Whichever team
+      is on duty at this hour answers; no order, so no clock, is needed to reach it.
+    - "If you do not provide an action URL in your <Dial> and the original caller is still on the
+      line, Twilio will continue to render the original TwiML document" (twilio.com/docs/voice/twiml/dial),
+      after a finished conversation as after no answer. A second `<Dial>` would ring another team
+      after a completed call, so only words that fit both cases follow, then `<Hangup>`.
+    """
+    numbers = [dest.number for dest in round_the_clock(line) if dest.number][:MOST_AT_ONCE]
     front = line.schedule.destinations[line.flow.front_door]
-    verbs.append(
-        Say(f"Nobody could take your call. {line.flow.warning} You can also call {front.name} on {spoken(front.number or '')}.")
-    )
-    return verbs
+    dial: list[Verb] = [Dial(numbers[0], "", "", None, DIAL_TIMEOUT, tuple(numbers[1:]))] if numbers else []
+    return [
+        Say(line.flow.warning),
+        Say("Connecting you now."),
+        *dial,
+        Say(
+            f"If nobody answered, please call again. {line.flow.warning} "
+            f"You can also call {front.name} on {spoken(front.number or '')}. Goodbye."
+        ),
+        Hangup(),
+    ]
 
 
 def no_line() -> list[Verb]:

@@ -26,13 +26,22 @@ class Gather:
 
 @dataclass(frozen=True, slots=True)
 class Dial:
-    """Ring one number; the answerer hears `screen` first and must accept."""
+    """Ring `number` (and `at_once`, all together); the answerer hears `screen` first and must accept.
+
+    Without an `action` Twilio goes on with the next verb once the dialled call ends, however it ended.
+    """
 
     number: str
     action: str
     screen: str
     caller_id: str | None
     timeout: int
+    at_once: tuple[str, ...] = ()  # rung at the same time as `number`: the first to answer is connected
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """Every number this Dial rings."""
+        return (self.number, *self.at_once)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,17 +61,19 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
             if verb.caller_id:
                 dial_options["caller_id"] = verb.caller_id
             with response.dial(**dial_options) as dial:
-                if verb.screen:
-                    dial.number(
-                        verb.number,
-                        url=absolute(verb.screen),
-                        method="POST",
-                        status_callback=absolute(STATUS_PATH),
-                        status_callback_event="initiated ringing answered completed",
-                        status_callback_method="POST",
-                    )
-                else:
-                    dial.number(verb.number)
+                # Several <Number>s in one <Dial> ring at once (twilio.com/docs/voice/twiml/number).
+                for number in verb.numbers:
+                    if verb.screen:
+                        dial.number(
+                            number,
+                            url=absolute(verb.screen),
+                            method="POST",
+                            status_callback=absolute(STATUS_PATH),
+                            status_callback_event="initiated ringing answered completed",
+                            status_callback_method="POST",
+                        )
+                    else:
+                        dial.number(number)
         elif isinstance(verb, Redirect):
             response.redirect(absolute(verb.url), method="POST")
         elif isinstance(verb, Hangup):
