@@ -52,7 +52,7 @@ class Documents:
         self.answers = answers
         self.asked: list[tuple[str, dict[str, str]]] = []
 
-    def __call__(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+    def __call__(self, url: str, params: dict[str, str], _headers: dict[str, str]) -> tuple[int, str]:
         self.asked.append((url, params))
         return 200, self.answers[url.split("?")[0]]
 
@@ -60,7 +60,7 @@ class Documents:
 @pytest.fixture(scope="module")
 def wiltshire() -> CallFlow:
     cfg = shipped()
-    return CallFlow(cfg.line("wiltshire"), cfg.router("wiltshire"))
+    return CallFlow(cfg.line("wiltshire"))
 
 
 def play(
