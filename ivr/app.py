@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -102,11 +103,35 @@ def _last_resort(live: LiveRelease, default_line: str) -> str:
 def _check_mode(settings: Settings) -> None:
     if settings.env not in ("development", "production"):
         raise StartupRefused(f"IVR_ENV must be 'development' or 'production', not {settings.env!r}")
+    if settings.public_url and not _is_base_url(settings.public_url):
+        raise StartupRefused(f"IVR_PUBLIC_URL={settings.public_url!r} is not a base URL like https://phones.example.gov.uk")
     if settings.auth_token:
+        if settings.public_url or settings.trusted_hosts:
+            return
+        # Otherwise whoever sends a request chooses the host its signature is checked against and its TwiML points at.
+        if settings.env == "production":
+            raise StartupRefused(
+                "IVR_PUBLIC_URL is not set: set it to the https URL Twilio calls (or IVR_TRUSTED_HOSTS to the host names it uses)"
+            )
+        log.warning("IVR_PUBLIC_URL and IVR_TRUSTED_HOSTS are not set: any Host or X-Forwarded-Host header is believed")
         return
     if settings.env == "production":
         raise StartupRefused("TWILIO_AUTH_TOKEN is not set: production mode will not serve unsigned webhooks")
-    banner = "DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked. Never expose this to the internet."
+    banner = (
+        "DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked"
+        + ("" if settings.public_url or settings.trusted_hosts else " and any Host or X-Forwarded-Host header is believed")
+        + ". Never expose this to the internet."
+    )
     log.warning("*" * len(banner))
     log.warning(banner)
     log.warning("*" * len(banner))
+
+
+def _is_base_url(url: str) -> bool:
+    """http(s), a host, a valid port if any, and no query or fragment: every signature is checked against it."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment

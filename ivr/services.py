@@ -7,6 +7,7 @@ built from them once per process, which the web handlers, the clock and the comm
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -44,6 +45,7 @@ class Settings:
     auth_token: str = ""
     account_sid: str = ""
     public_url: str = ""
+    trusted_hosts: tuple[str, ...] = ()  # host names (or host:port) Twilio may call us by, when no public URL is set
     config_dir: Path = PROJECT_DIR
     instance_path: Path = PROJECT_DIR / "instance"
     database_url: str | None = None
@@ -101,6 +103,7 @@ _VARIABLES: dict[str, str] = {
     "TWILIO_AUTH_TOKEN": "auth_token",
     "TWILIO_ACCOUNT_SID": "account_sid",
     "IVR_PUBLIC_URL": "public_url",
+    "IVR_TRUSTED_HOSTS": "trusted_hosts",
     "IVR_CONFIG_DIR": "config_dir",
     "IVR_INSTANCE_PATH": "instance_path",
     "DATABASE_URL": "database_url",
@@ -146,7 +149,21 @@ def _parse(name: str, value: Any, kind: str) -> Any:
         return Path(value)
     if kind == "str | None":
         return str(value) if value else None
+    if kind == "tuple[str, ...]":
+        # Comma-separated text, or a list; host names compare lower-case.
+        items = str(value).split(",") if isinstance(value, str) else [str(item) for item in value]
+        hosts = tuple(item.strip().lower() for item in items if item.strip())
+        if any(not _HOST.fullmatch(host) for host in hosts):
+            raise SettingError(name, value, "a comma-separated list of host names, each maybe with :port")
+        return hosts
+    if name in _STRIPPED:
+        return str(value).strip()
     return str(value)
+
+
+_HOST = re.compile(r"[a-z0-9.-]+(:[0-9]{1,5})?|\[[0-9a-f:.]+\](:[0-9]{1,5})?")  # no scheme, path or credentials
+# A pasted secret or URL often carries a space or newline; a token of spaces is no token at all.
+_STRIPPED = frozenset({"TWILIO_AUTH_TOKEN", "IVR_PUBLIC_URL"})
 
 
 @dataclass

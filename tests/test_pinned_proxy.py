@@ -162,8 +162,8 @@ def test_twiml_urls_use_the_public_url(settings: dict[str, Any], public_url: str
     ids=["proto-and-host", "first-of-comma-lists", "spaces-stripped", "proto-only", "host-only", "no-headers"],
 )
 def test_twiml_urls_follow_the_forwarded_headers(settings: dict[str, Any], headers: dict[str, str], base: str) -> None:
-    """Without IVR_PUBLIC_URL, the first X-Forwarded-Proto and -Host values (stripped) name the base, else the request's own."""
-    app = create_app({**settings, "IVR_PUBLIC_URL": ""})
+    """With trusted hosts and no IVR_PUBLIC_URL, the first X-Forwarded-Proto and -Host values (stripped) name the base, else the request's."""
+    app = create_app({**settings, "IVR_PUBLIC_URL": "", "IVR_TRUSTED_HOSTS": "phones.council.example, 10.0.0.5:8000"})
     urls = call_and_press_1(app, base, headers)
     assert sorted({path_of(u).split("?")[0] for u in urls}) == CALLBACK_PATHS
     assert len(urls) == 5

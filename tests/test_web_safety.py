@@ -63,8 +63,8 @@ def test_missing_signature_is_refused(twilio: Twilio) -> None:
 
 
 def test_signature_behind_a_tls_proxy(settings: dict[str, Any]) -> None:
-    """Without a public URL set, X-Forwarded-Proto/Host name the URL Twilio signed."""
-    app = create_app({**settings, "IVR_PUBLIC_URL": ""})
+    """With trusted hosts instead of a public URL, X-Forwarded-Proto/Host name the URL Twilio signed."""
+    app = create_app({**settings, "IVR_PUBLIC_URL": "", "IVR_TRUSTED_HOSTS": "phones.council.example,10.0.0.5:8000"})
     caller = Twilio(app.test_client())
     url = "https://phones.council.example/voice/wiltshire"
     data = caller.params

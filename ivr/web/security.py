@@ -1,25 +1,48 @@
-"""Twilio request signatures: which URL Twilio signed, and whether the signature matches."""
+"""Twilio request signatures: which URL Twilio signed, and whether the signature matches.
+
+Twilio signs "the exact URL your application supplied to Twilio" and the parameters it sent,
+GET or POST (https://www.twilio.com/docs/usage/webhooks/webhooks-security). A JSON body is
+signed instead by its SHA-256 in the URL's `bodySHA256` (https://www.twilio.com/docs/api/errors/57012).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
+from urllib.parse import parse_qs
 
 from flask import Request
 from twilio.request_validator import RequestValidator
+
+
+def _forwarded(request: Request) -> tuple[str, str]:
+    """The scheme and host the proxy says Twilio called (first X-Forwarded-* values), else the request's own."""
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip() or request.scheme
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip() or request.host
+    return proto, host
+
+
+def request_host(request: Request) -> str:
+    """The host this request's URL names (X-Forwarded-Host, else Host), lower-cased for comparison."""
+    return _forwarded(request)[1].lower()
+
+
+def host_is_trusted(request: Request, trusted_hosts: Collection[str]) -> bool:
+    """True when the host the request names is one of `trusted_hosts` (exactly, with its port if it has one)."""
+    return request_host(request) in trusted_hosts
 
 
 def signed_url(request: Request, public_url: str = "") -> str:
     """The URL Twilio called, as it signed it, even behind a TLS-terminating proxy.
 
     A configured public base URL wins; else the proxy's X-Forwarded-Proto and -Host headers;
-    else the request as it reached us.
+    else the request as it reached us. Without a public URL, the caller must have checked the host.
     """
     query = request.query_string.decode("latin-1")
-    path = request.path + (f"?{query}" if query else "")
+    path = _path_as_sent(request) + (f"?{query}" if query else "")
     if public_url:
         return public_url.rstrip("/") + path
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    proto, host = _forwarded(request)
     auth = request.authorization
     if auth is not None and auth.type == "basic" and auth.username is not None:
         # Twilio signs a URL with basic-auth credentials in it, as it was configured.
@@ -27,21 +50,49 @@ def signed_url(request: Request, public_url: str = "") -> str:
     return f"{proto}://{host}{path}"
 
 
+def _path_as_sent(request: Request) -> str:
+    """The path as the request line had it: werkzeug's `request.path` drops repeated leading slashes, Twilio's URL keeps them."""
+    path = str(request.environ.get("PATH_INFO") or "").encode("latin-1").decode("utf-8", "replace")  # as werkzeug decodes it
+    return path if path.startswith("/") else "/" + path
+
+
 def base_url(request: Request, public_url: str = "") -> str:
     """The scheme and host Twilio reaches us on, for absolute URLs in TwiML."""
     if public_url:
         return public_url.rstrip("/")
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    proto, host = _forwarded(request)
     return f"{proto}://{host}"
 
 
+def signed_params(request: Request) -> Any:
+    """What the signature must cover besides the URL, or None when the request cannot be checked.
+
+    JSON: the raw body, whose hash is in the URL. POST: the form the handlers read. Any other
+    method: nothing, so it may carry no body (a GET's form would otherwise reach the handlers unsigned).
+    """
+    if request.mimetype == "application/json":
+        # The validator only checks the body when the URL carries a non-blank bodySHA256; without
+        # one it would treat the body as form fields (and fail on a string).
+        if not parse_qs(request.query_string.decode("latin-1")).get("bodySHA256"):
+            return None
+        try:
+            return request.get_data().decode("utf-8")  # strict: two bodies must never hash alike
+        except UnicodeDecodeError:
+            return None
+    if request.method == "POST":
+        return request.form  # even with ?bodySHA256=: a form is signed field by field
+    return None if request.get_data() else {}
+
+
 def is_signed(request: Request, auth_token: str, public_url: str = "") -> bool:
-    """True when X-Twilio-Signature matches this request under `auth_token`."""
+    """True when X-Twilio-Signature matches this request, and covers everything its handler can read."""
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature:
+    if not signature or not auth_token:
         return False
-    params: Any = request.form if request.method == "POST" else {}
-    if "bodySHA256" in request.args:
-        params = request.get_data(as_text=True)  # a JSON body is signed by its hash in the URL
-    return bool(RequestValidator(auth_token).validate(signed_url(request, public_url), params, signature))
+    params = signed_params(request)
+    if params is None:
+        return False
+    try:
+        return bool(RequestValidator(auth_token).validate(signed_url(request, public_url), params, signature))
+    except ValueError:  # a host the URL parser rejects ("[::1", a port that is not a number)
+        return False

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, g, request
+from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config.snapshot import Snapshot
@@ -19,7 +19,7 @@ from ivr.records.recorder import Recorder
 from ivr.services import current
 from ivr.web import twiml
 from ivr.web.health import count
-from ivr.web.security import base_url, is_signed
+from ivr.web.security import base_url, host_is_trusted, is_signed, request_host
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -27,34 +27,66 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 def init_app(app: Flask) -> None:
     """Register the webhooks, and answer any other failure under /voice with TwiML too."""
+    # Twilio does not follow a redirect with a new signature: `//` and a trailing `/` under /voice
+    # are answered where they are, never with a 308. Only rules bound now take these defaults.
+    url_map = app.url_map
+    merge, strict = url_map.merge_slashes, url_map.strict_slashes
+    url_map.merge_slashes = url_map.strict_slashes = False
     app.register_blueprint(bp)
+    url_map.merge_slashes, url_map.strict_slashes = merge, strict
     app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or 64 * 1024  # Twilio's posts are small
 
     @app.errorhandler(HTTPException)
     def _voice_errors(error: HTTPException) -> Response | HTTPException:
         # A path Twilio should never ask for (404), a method it does not use (405): still TwiML.
-        if not request.path.startswith("/voice") or error.code == 403:
+        if not request.path.startswith("/voice"):  # werkzeug's path has one leading slash however many were sent
             return error
-        if error.code == 413:  # too big to read, so its signature cannot be checked; not Twilio's
-            return Response("Forbidden", status=403)
-        settings = current().settings
-        if settings.auth_token and not is_signed(request, settings.auth_token, settings.public_url):
-            return Response("Forbidden", status=403)
+        if error.code in (403, 413):  # 413: too big to read, so its signature cannot be checked; not Twilio's
+            return _forbidden()
+        try:
+            refused = _refused()
+        except HTTPException:  # the body is too big to read while checking it
+            return _forbidden()
+        if refused is not None:
+            return refused
         log.warning("%s for %s; answering with the safe route", error.code, request.path)
         count("safe_answer")
-        reply, flow = _safe_reply(None, None)
-        return _twiml(flow, 0, reply)
+        line = _line_in(request.path)
+        reply, flow = _safe_reply(None, None, line)
+        return _twiml(flow, 0, reply, line)
 
 
 @bp.before_request
-def _check_signature() -> None:
+def _check_signature() -> Response | None:
+    """Before every webhook: the host, then the signature."""
+    return _refused()
+
+
+def _refused() -> Response | None:
+    """403 for a request from an untrusted host, or (unless in development) without a valid signature."""
     settings = current().settings
+    if settings.trusted_hosts and not host_is_trusted(request, settings.trusted_hosts):
+        log.warning("403 for %s: host %r is not in IVR_TRUSTED_HOSTS", request.path, request_host(request)[:100])
+        count("forbidden")
+        return _forbidden()
     if not settings.auth_token:
-        return  # development mode, announced loudly at start
+        return None  # development mode, announced loudly at start
     if not is_signed(request, settings.auth_token, settings.public_url):
         log.warning("403 for %s: missing or wrong X-Twilio-Signature", request.path)
         count("forbidden")
-        abort(403)
+        return _forbidden()
+    return None
+
+
+def _forbidden() -> Response:
+    # Plain text: an HTML error page is never an answer under /voice.
+    return Response("Forbidden", status=403, mimetype="text/plain")
+
+
+def _line_in(path: str) -> str | None:
+    """The line an unroutable /voice/<line>/... path names, so that its safe answer is that line's."""
+    parts = [part for part in path.split("/") if part]
+    return parts[1] if len(parts) > 1 and parts[0] == "voice" else None
 
 
 def _call() -> Call:
