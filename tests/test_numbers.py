@@ -123,7 +123,7 @@ READ_ONLY = "(an extension is written 'ext 2', 'x2' or ',2')"
 @pytest.mark.parametrize(
     ("written", "unread"),
     [
-        ("0300 456 0108 (MASH)", "MASH"),
+        ("0300 456 0108 (MASH)", "(MASH)"),
         ("MASH 0300 456 0108", "MASH"),
         ("0300 456 0108 option 3", "option"),
         ("0300 456 0108 ext two", "ext two"),
@@ -133,7 +133,8 @@ READ_ONLY = "(an extension is written 'ext 2', 'x2' or ',2')"
         ("0300 456 0108 ,,2", ",,"),
         ("0300 456 0108 ext 2 ext 3", "ext 2 ext 3"),
         ("0300 456 0108 ext", "ext"),
-        ("0300 456 0108 ext 2.", "ext"),
+        ("0300 456 0108 ext 2.", "ext 2."),
+        ("MASH 0300 456 0108 (duty)", "MASH 0300 456 0108 (duty)"),
     ],
     ids=[
         "name_after",
@@ -147,6 +148,7 @@ READ_ONLY = "(an extension is written 'ext 2', 'x2' or ',2')"
         "two_extensions",
         "extension_without_digits",
         "full_stop_after",
+        "words_before_and_after",
     ],
 )
 def test_what_cannot_be_read_in_a_number_is_refused_and_named(written: str, unread: str) -> None:

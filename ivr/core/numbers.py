@@ -64,10 +64,14 @@ def to_e164(text: str, region: str = REGION) -> str:
 
 
 def _e164(text: str, number: str, region: str) -> str:
-    junk = _NOT_NUMBER_TEXT.search(number)
+    junk = [m.span() for m in _NOT_NUMBER_TEXT.finditer(number)]
     if junk:
-        # After an extension-looking ending, the rest is suspect too ('ext 2 ext 3').
-        unread = text[junk.start() :].strip() if len(number) < len(text) else junk.group()
+        # From the first unreadable word to the last ('ext 2 then 4'); after an extension-looking
+        # ending, that ending is suspect too ('ext 2 ext 3').
+        start, end = junk[0][0], len(text) if len(number) < len(text) else junk[-1][1]
+        start -= text[:start].endswith("(")  # keep a bracketed word whole: '(MASH)'
+        end += text[end:].startswith(")")
+        unread = text[start:end].strip()
         raise InvalidNumber(
             f"{text!r} is not a phone number: {unread!r} could not be read (an extension is written {EXTENSION_FORMS})"
         )
