@@ -25,7 +25,9 @@ EXTENSION_FORMS = "'ext 2', 'x2' or ',2'"
 # ("Any Programmable Voice calls where the caller ID has been withheld will now display anonymous in
 # the From field", changelog 17 May 2023; "e.g. ANONYMOUS, RESTRICTED, etc.", changelog 16 Nov 2022);
 # before, it "translates the alpha string into digits" (same notice): the word spelt on a keypad,
-# so 'anonymous' arrived as '+266696687'. Both forms of every word are recognised.
+# so 'anonymous' arrived as '+266696687'. Both forms of every word are recognised. Twilio names
+# ANONYMOUS and RESTRICTED; the other words are not in its pages and are added to be safe: none is a
+# number, and reading them as withheld never shows a team anything the caller may have hidden.
 WITHHELD_WORDS = ("anonymous", "restricted", "private", "withheld", "blocked", "unknown", "unavailable")
 _KEYS = ("", "", "abc", "def", "ghi", "jkl", "mno", "pqrs", "tuv", "wxyz")
 _KEYPAD = {letter: str(key) for key, letters in enumerate(_KEYS) for letter in letters}
