@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ivr import config
+from ivr.cli import main
 from ivr.core.model import DayKind
 from tests.builders import (
     FLOW,
@@ -112,6 +113,31 @@ def test_a_bad_rule_is_one_problem_at_its_line(tmp_path: Path, bad_rule: str, fi
         ("0300 456 0100}", "+33 1 42 68 53 00}", "destinations.night.number", "is not a valid GB phone number"),
         ("0300 456 0100}", "call the office}", "destinations.night.number", "is not a phone number"),
         (
+            "0300 456 0100}",
+            "0300 456 0100 (nights)}",
+            "destinations.night.number",
+            "'0300 456 0100 (nights)' is not a phone number: '(nights)' could not be read "
+            "(an extension is written 'ext 2', 'x2' or ',2')",
+        ),
+        (
+            "0300 456 0100}",
+            "Out of Hours 0300 456 0100}",
+            "destinations.night.number",
+            "'Out of Hours 0300 456 0100' is not a phone number: 'Out of Hours' could not be read",
+        ),
+        (
+            "0300 456 0100}",
+            "0300 456 0100 extension 2}",
+            "destinations.night.number",
+            "'0300 456 0100 extension 2' is not a phone number: 'extension' could not be read",
+        ),
+        (
+            "0300 456 0100}",
+            "0300 456 0100 ext 2 then 4}",
+            "destinations.night.number",
+            "'0300 456 0100 ext 2 then 4' is not a phone number: 'ext 2 then' could not be read",
+        ),
+        (
             "destinations:",
             "destinations:\n  spare: {name: a spare team}",
             "destinations.spare",
@@ -134,6 +160,10 @@ def test_a_bad_rule_is_one_problem_at_its_line(tmp_path: Path, bad_rule: str, fi
         "emergency_number",
         "foreign_number",
         "words_for_a_number",
+        "words_after_a_number",
+        "words_before_a_number",
+        "extension_spelt_out",
+        "two_extensions",
         "no_way_to_reach",
         "unknown_timezone",
         "line_not_the_file_name",
@@ -148,6 +178,33 @@ def test_a_bad_schedule_field_is_one_problem_at_its_line(tmp_path: Path, old: st
     edit(path, old, new)
     line = line_of(path, new.splitlines()[-1])
     assert_one_problem(config_problems(folder), SCHEDULE_FILE, line, field, message)
+
+
+@pytest.mark.parametrize(
+    ("written", "extension"),
+    # Quoted in the file when it holds a comma: {a: 1,2} would end the YAML mapping at the comma.
+    [("0300 456 0100 ext 2", "2"), ("0300 456 0100 x2", "2"), ('"0300 456 0100,2"', "2"), ("0300 456 0100", "")],
+    ids=["ext", "x", "comma", "none"],
+)
+def test_a_destination_number_may_carry_an_extension(tmp_path: Path, written: str, extension: str) -> None:
+    """'ext 2', 'x2' or ',2' after a team's number is kept as its extension; the number stays E.164."""
+    folder = write_line(tmp_path, GOOD_RULES)
+    edit(folder / SCHEDULE_FILE, "number: 0300 456 0100}", f"number: {written}}}")
+    night = config.load(folder, now=at("2027-01-01T00:00")).line("test").schedule.destinations["night"]
+    assert (night.number, night.extension) == ("+443004560100", extension)
+
+
+def test_ivr_check_names_the_file_and_line_of_an_unreadable_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`ivr check` refuses a number with words after it, printing file:line: field: what could not be read."""
+    folder = write_line(tmp_path, GOOD_RULES)
+    edit(folder / SCHEDULE_FILE, "number: 0300 456 0100}", "number: 0300 456 0100 (nights)}")
+    line = line_of(folder / SCHEDULE_FILE, "(nights)")
+    assert main(["check", "--config", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert (
+        f"{SCHEDULE_FILE}:{line}: destinations.night.number: '0300 456 0100 (nights)' is not a phone number: "
+        "'(nights)' could not be read (an extension is written 'ext 2', 'x2' or ',2')"
+    ) in (out + err).splitlines()
 
 
 def test_an_always_open_service_must_dial_a_number(tmp_path: Path) -> None:
@@ -308,6 +365,12 @@ def flow_with(*, options: str = "", menus: str = "", top: str = "") -> str:
             "'nowhere' is not a destination with a number",
         ),
         (flow_with(top='numbers: ["0300 456 01"]\n'), "numbers:", "numbers[0]", "'0300 456 01' is not a valid GB phone number"),
+        (
+            flow_with(top='numbers: ["0300 456 0111 ext 2"]\n'),
+            "numbers:",
+            "numbers[0]",
+            "'0300 456 0111 ext 2' has an extension (2); this number cannot take one",
+        ),
         (flow_with(top="tries: 9\n"), "tries:", "tries", "expected a whole number from 1 to 5"),
     ],
     ids=[
@@ -324,6 +387,7 @@ def flow_with(*, options: str = "", menus: str = "", top: str = "") -> str:
         "unknown_key",
         "unknown_front_door",
         "invalid_twilio_number",
+        "twilio_number_with_an_extension",
         "too_many_tries",
     ],
 )

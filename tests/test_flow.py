@@ -13,10 +13,21 @@ import pytest
 
 from ivr import config
 from ivr.core.facts import Fact
-from ivr.core.flow import CallFlow, Reply
+from ivr.core.flow import CallFlow, Reply, static_fallback
 from ivr.core.state import Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say
-from tests.builders import CRT_OUT_OF_HOURS, FLOW, HANTS_PUBLIC, MASH, WILTS_OUT_OF_HOURS, at, shipped, write_files
+from tests.builders import (
+    CRT_OUT_OF_HOURS,
+    FLOW,
+    GOOD_RULES,
+    HANTS_PUBLIC,
+    MASH,
+    WILTS_OUT_OF_HOURS,
+    at,
+    shipped,
+    write_files,
+    write_line,
+)
 
 OFFICE = at("2027-03-03T11:00")  # a Wednesday: MASH and the CRT are open
 NIGHT = at("2027-03-04T02:00")  # a Thursday night: Wiltshire's Standby, Hampshire's Out of Hours
@@ -549,6 +560,56 @@ def test_details_of_an_unknown_team_are_refused(wiltshire: CallFlow) -> None:
     """A destination the schedule lacks raises a LookupError (the web answers with the safe route)."""
     with pytest.raises(LookupError):
         wiltshire.details_input("nothing", Heard("1"), call(), Texts())
+
+
+# -- extensions and caller ID -------------------------------------------------------------------
+
+# One switchboard, two teams: the office on extension 2, the night team on extension 3.
+SWITCHBOARD = "+443004560108"
+TEST_DIALLED = "/voice/test/dialled/child-at-risk?via=the+menu&tried=office&round=1&attempt=1"
+TEST_SCREEN = "/voice/test/screen/child-at-risk?call=CA1&attempt=1&via=the+menu"
+
+
+@pytest.fixture
+def switchboard(tmp_path: Path) -> CallFlow:
+    """A test line whose two teams are extensions 2 and 3 of one switchboard number."""
+    folder = write_line(tmp_path, GOOD_RULES)
+    path = folder / "schedules" / "test.yaml"
+    text = path.read_text().replace("number: 0300 456 0108}", "number: 0300 456 0108 ext 2}")
+    path.write_text(text.replace("number: 0300 456 0100}", "number: 0300 456 0108 x3}"))
+    return CallFlow(config.load(folder, now=OFFICE).line("test"))
+
+
+def test_a_team_on_an_extension_is_rung_with_it(switchboard: CallFlow) -> None:
+    """The office's Dial rings the switchboard and keys in extension 2 once it answers."""
+    reply = switchboard.connect(Chain("child-at-risk"), call())
+    assert reply.verbs == [
+        Say("Connecting you to the office."),
+        Dial(SWITCHBOARD, TEST_DIALLED, TEST_SCREEN, CALLER, 25, extensions=("2",)),
+    ]
+
+
+def test_two_extensions_of_one_switchboard_are_both_rung_by_the_static_answer(switchboard: CallFlow) -> None:
+    """Same number, different extensions: two teams, so the static answer rings both at once."""
+    dials = [v for v in static_fallback(switchboard.line) if isinstance(v, Dial)]
+    assert dials == [Dial(SWITCHBOARD, "", "", None, 25, (SWITCHBOARD,), ("2", "3"))]
+
+
+@pytest.mark.parametrize(
+    ("the_call", "caller_id"),
+    [
+        (Call("CA1", CALLER, "+441225000000", OFFICE), CALLER),
+        (Call("CA1", None, "+441225000000", OFFICE, withheld=True), None),
+        (Call("CA1", None, "+441225000000", OFFICE), "+441225000000"),
+    ],
+    ids=["caller_shown", "withheld_stays_withheld", "invalid_shows_the_line"],
+)
+def test_the_dial_shows_the_callers_number_or_keeps_it_withheld_or_shows_the_line(
+    switchboard: CallFlow, the_call: Call, caller_id: str | None
+) -> None:
+    """connect puts the call's caller ID on the Dial: the caller's, none when withheld, else the line's own number."""
+    dial = switchboard.connect(Chain("child-at-risk"), the_call).verbs[1]
+    assert isinstance(dial, Dial) and dial.caller_id == caller_id
 
 
 # -- when all else fails ------------------------------------------------------------------------

@@ -1,11 +1,22 @@
-"""Phone numbers: every number on the source pages to E.164, invalid ones refused, and read out in groups."""
+"""Phone numbers: every number on the source pages to E.164, extensions read, invalid ones refused, withheld callers told, read out in groups."""
 
 from __future__ import annotations
 
 import pytest
 
 from ivr.core.errors import IvrError
-from ivr.core.numbers import InvalidNumber, caller_number, display, mask, spoken, spoken_address, to_e164
+from ivr.core.numbers import (
+    Dialled,
+    InvalidNumber,
+    caller_number,
+    dialled,
+    display,
+    is_withheld,
+    mask,
+    spoken,
+    spoken_address,
+    to_e164,
+)
 
 # Every number on the two pages, as printed there, and its E.164 form.
 PAGE_NUMBERS = [
@@ -73,6 +84,126 @@ def test_invalid_numbers_are_refused(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("0300 456 0108 ext 2", Dialled("+443004560108", "2")),
+        ("0300 456 0108 ext2", Dialled("+443004560108", "2")),
+        ("0300 456 0108 ext. 2", Dialled("+443004560108", "2")),
+        ("0300 456 0108 EXT 2", Dialled("+443004560108", "2")),
+        ("0300 456 0108 x2", Dialled("+443004560108", "2")),
+        ("0300 456 0108 X 2", Dialled("+443004560108", "2")),
+        ("0300 456 0108,2", Dialled("+443004560108", "2")),
+        ("0300 456 0108 , 2", Dialled("+443004560108", "2")),
+        ("+44 300 456 0108 x 4512", Dialled("+443004560108", "4512")),
+        ("(01225) 713090 ext 31", Dialled("+441225713090", "31")),
+        ("0300 456 0108", Dialled("+443004560108", "")),
+    ],
+    ids=[
+        "ext_space",
+        "ext_joined",
+        "ext_dot",
+        "ext_capitals",
+        "x_joined",
+        "x_capital_spaced",
+        "comma",
+        "comma_spaced",
+        "international_four_digits",
+        "brackets_two_digits",
+        "no_extension",
+    ],
+)
+def test_a_team_number_is_read_with_its_extension(written: str, expected: Dialled) -> None:
+    """'ext 2', 'x2' and ',2' after a number are its extension, keyed in once it answers."""
+    assert dialled(written) == expected
+
+
+READ_ONLY = "(an extension is written 'ext 2', 'x2' or ',2')"
+
+
+@pytest.mark.parametrize(
+    ("written", "unread"),
+    [
+        ("0300 456 0108 (MASH)", "(MASH)"),
+        ("MASH 0300 456 0108", "MASH"),
+        ("0300 456 0108 option 3", "option"),
+        ("0300 456 0108 ext two", "ext two"),
+        ("0300 456 0108 extension 2", "extension"),
+        ("0300 456 0108#2", "#"),
+        ("0300 456 0108;ext=2", ";ext="),
+        ("0300 456 0108 ,,2", ",,"),
+        ("0300 456 0108 ext 2 ext 3", "ext 2 ext 3"),
+        ("0300 456 0108 ext", "ext"),
+        ("0300 456 0108 ext 2.", "ext 2."),
+        ("MASH 0300 456 0108 (duty)", "MASH 0300 456 0108 (duty)"),
+    ],
+    ids=[
+        "name_after",
+        "name_before",
+        "menu_option",
+        "extension_in_words",
+        "extension_spelt_out",
+        "hash",
+        "rfc3966",
+        "two_commas",
+        "two_extensions",
+        "extension_without_digits",
+        "full_stop_after",
+        "words_before_and_after",
+    ],
+)
+def test_what_cannot_be_read_in_a_number_is_refused_and_named(written: str, unread: str) -> None:
+    """Nothing written beside a number is dropped: the unreadable part is named, with the forms an extension takes."""
+    with pytest.raises(InvalidNumber) as caught:
+        dialled(written)
+    assert str(caught.value) == f"{written!r} is not a phone number: {unread!r} could not be read {READ_ONLY}"
+
+
+def test_a_number_that_cannot_take_an_extension_refuses_one() -> None:
+    """A Twilio number (to_e164) has no extension: one written is refused, not dropped."""
+    with pytest.raises(InvalidNumber) as caught:
+        to_e164("0300 456 0108 ext 2")
+    assert str(caught.value) == "'0300 456 0108 ext 2' has an extension (2); this number cannot take one"
+
+
+@pytest.mark.parametrize(
+    ("sent", "withheld"),
+    [
+        ("anonymous", True),
+        ("Anonymous", True),
+        ("+266696687", True),
+        ("266696687", True),
+        ("restricted", True),
+        ("+7378742833", True),
+        ("private", True),
+        ("unknown", True),
+        ("unavailable", True),
+        ("+86282452253", True),
+        ("+447911123456", False),
+        ("", False),
+        ("garbage", False),
+    ],
+    ids=[
+        "anonymous",
+        "anonymous_capital",
+        "anonymous_on_a_keypad",
+        "anonymous_on_a_keypad_no_plus",
+        "restricted",
+        "restricted_on_a_keypad",
+        "private",
+        "unknown",
+        "unavailable",
+        "unavailable_on_a_keypad",
+        "a_number",
+        "empty",
+        "junk",
+    ],
+)
+def test_withheld_callers_are_told_by_twilios_words_and_their_keypad_spelling(sent: str, withheld: bool) -> None:
+    """Twilio's From for a withheld caller is a word ('anonymous') or, formerly, that word on a keypad ('+266696687')."""
+    assert is_withheld(sent) is withheld
+
+
+@pytest.mark.parametrize(
     ("e164", "words"),
     [
         ("+443004560108", "zero three zero zero, four five six, zero one zero eight"),
@@ -96,12 +227,29 @@ def test_spoken_reads_digits_in_their_groups(e164: str, words: str) -> None:
         ("+33142685300", "+33142685300"),
         ("anonymous", None),
         ("+266696687", None),
+        ("restricted", None),
+        ("+7378742833", None),
         ("", None),
+        ("+4479111234567", None),
+        ("MASH +447911123456", None),
+        ("+447911123456 ext 2", None),
     ],
-    ids=["uk_mobile", "national", "french_caller", "anonymous", "twilio_withheld", "empty"],
+    ids=[
+        "uk_mobile",
+        "national",
+        "french_caller",
+        "anonymous",
+        "twilio_withheld",
+        "restricted",
+        "restricted_on_a_keypad",
+        "empty",
+        "too_long",
+        "words_before",
+        "extension",
+    ],
 )
 def test_caller_number(text: str, expected: str | None) -> None:
-    """A caller's number is kept in E.164 from any country; a withheld one is None."""
+    """A caller's number is kept in E.164 from any country; a withheld, invalid or embellished one is None."""
     assert caller_number(text) == expected
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -20,8 +21,18 @@ from ivr.cli import main
 from ivr.core.flow import CallFlow, Reply
 from ivr.core.verbs import Gather, Redirect, Say
 from ivr.services import services_of
-from ivr.simulate import BASE, MAX_STEPS, Caller, Simulation, Simulator, problems
-from tests.builders import CRT_OUT_OF_HOURS, HANTS_PUBLIC, IOW_PUBLIC, MASH, WILTS_OUT_OF_HOURS, at, shipped
+from ivr.simulate import BASE, MAX_STEPS, Caller, Simulation, Simulator, problems, simulate
+from tests.builders import (
+    CRT_OUT_OF_HOURS,
+    GOOD_RULES,
+    HANTS_PUBLIC,
+    IOW_PUBLIC,
+    MASH,
+    WILTS_OUT_OF_HOURS,
+    at,
+    shipped,
+    write_line,
+)
 from tests.conftest import validate_twiml
 
 OFFICE = at("2027-03-03T11:00")  # a Wednesday: MASH and the CRT are open
@@ -398,3 +409,43 @@ def test_the_old_screening_document_fails_under_strict(
     out, err = capsys.readouterr()
     assert "Twilio would not play this: <Redirect> is not allowed in the <Number url> document" in out
     assert err.startswith("ivr simulate: Twilio would not play /voice/wiltshire/screen/child-at-risk?")
+
+
+# -- teams on a switchboard's extensions ----------------------------------------------------------
+
+
+def switchboard_line(folder: Path) -> Path:
+    """A test line whose office is extension 2 and night team extension 3 of one switchboard."""
+    write_line(folder, GOOD_RULES)
+    path = folder / "schedules" / "test.yaml"
+    text = path.read_text().replace("number: 0300 456 0108}", "number: 0300 456 0108 ext 2}")
+    path.write_text(text.replace("number: 0300 456 0100}", "number: 0300 456 0108 x3}"))
+    return folder
+
+
+def rung(result: Simulation) -> list[tuple[str, str | None]]:
+    """Every <Number> the call's documents dialled, with its sendDigits."""
+    docs = [ElementTree.fromstring(step["twiml"]) for step in result.steps]
+    return [((n.text or "").strip(), n.get("sendDigits")) for doc in docs for n in doc.iter("Number")]
+
+
+def test_a_team_on_an_extension_is_rung_within_twilios_rules(tmp_path: Path) -> None:
+    """Pressing 1 in office hours rings the switchboard with sendDigits 'ww2'; strict simulation finds nothing wrong."""
+    folder = switchboard_line(tmp_path)
+    result = simulate("test", OFFICE, "1", dial_statuses=("completed",), config_dir=str(folder), strict=True)
+    assert result.broken is None
+    assert rung(result) == [(MASH, "ww2")]
+    assert result.connected_to == MASH
+
+
+def test_the_static_answer_keys_in_each_extension_within_twilios_rules(tmp_path: Path) -> None:
+    """/voice/fallback rings both extensions of the switchboard at once, each with its own sendDigits, under strict rules."""
+    with Simulator(str(switchboard_line(tmp_path))) as simulator:
+        simulator.at = OFFICE
+        flow = services_flow(simulator, "test")
+        start = f"{BASE}/voice/fallback?line=test"
+        result = Caller(
+            simulator.post, simulator.token, flow, BASE, OFFICE, "", "+447911123456", ["no-answer"], strict=True, start=start
+        ).run()
+    assert result.broken is None
+    assert rung(result) == [(MASH, "ww2"), (MASH, "ww3")]

@@ -222,10 +222,59 @@ def test_a_screening_of_an_unknown_service_is_refused(schedule: Schedule) -> Non
 
 
 def test_call_from_twilios_form() -> None:
-    """SID and called number are cut short; a real caller is E.164, a withheld one None."""
+    """SID and called number are cut short; a real caller is E.164; a withheld one is None and marked withheld."""
     form = {"CallSid": "CA" + "f" * 100, "From": "07911 123456", "To": "+44" + "1" * 40}
     assert Call.from_form(form, NOW) == Call("CA" + "f" * 62, "+447911123456", "+44" + "1" * 29, NOW)
-    assert Call.from_form({"From": "anonymous"}, NOW) == Call("", None, "", NOW)
+    assert Call.from_form({"From": "anonymous"}, NOW) == Call("", None, "", NOW, withheld=True)
+    assert Call.from_form({"From": "+4479111234567"}, NOW) == Call("", None, "", NOW, withheld=False)
+
+
+LINE_NUMBER = "+441225000000"  # the Twilio number the caller rang (To)
+
+
+@pytest.mark.parametrize(
+    ("sent", "caller_id"),
+    [
+        ("+447911123456", "+447911123456"),
+        ("+33142685300", "+33142685300"),
+        ("+353861234567", "+353861234567"),
+        ("anonymous", None),
+        ("+266696687", None),
+        ("restricted", None),
+        ("unknown", None),
+        ("+4479111234567", LINE_NUMBER),
+        ("12345", LINE_NUMBER),
+        ("not a number", LINE_NUMBER),
+        ("", LINE_NUMBER),
+    ],
+    ids=[
+        "uk_mobile",
+        "french",
+        "irish_mobile",
+        "anonymous",
+        "anonymous_on_a_keypad",
+        "restricted",
+        "unknown",
+        "one_digit_too_many",
+        "short_code",
+        "words",
+        "empty",
+    ],
+)
+def test_the_caller_id_a_team_sees(sent: str, caller_id: str | None) -> None:
+    """The caller's own valid number; nothing for a withheld caller (Twilio keeps it withheld); else the line's number."""
+    assert Call.from_form({"From": sent, "To": LINE_NUMBER}, NOW).caller_id() == caller_id
+
+
+def test_with_no_from_at_all_the_line_number_is_shown() -> None:
+    """A form without From is not a withheld caller: the line's own number is shown."""
+    assert Call.from_form({"To": LINE_NUMBER}, NOW).caller_id() == LINE_NUMBER
+
+
+def test_without_a_valid_called_number_no_caller_id_is_made_up() -> None:
+    """An invalid caller on a call whose To is not a valid number gets no callerId: nothing else is known to be allowed."""
+    assert Call.from_form({"From": "garbage", "To": "client:alice"}, NOW).caller_id() is None
+    assert Call("CA1", None, "", NOW).caller_id() is None
 
 
 def test_heard_from_twilios_form() -> None:

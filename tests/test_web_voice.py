@@ -383,3 +383,32 @@ def test_speech_only_where_the_menu_asks_for_it(twilio: Twilio) -> None:
     assert main.get("input") == "dtmf speech" and "child" in main.get("hints", "")
     other = twilio.press(twilio.post("/voice/wiltshire"), "6").gather()
     assert other.get("input") is None and other.get("hints") is None
+
+
+# -- the caller ID a team sees --------------------------------------------------------------------
+
+LINE_NUMBER = "+441225000000"  # the To the Twilio helper posts: the line's own Twilio number
+
+
+@pytest.mark.parametrize(
+    ("sent", "caller_id"),
+    [
+        ("+447911123456", "+447911123456"),
+        ("+33142685300", "+33142685300"),
+        ("anonymous", None),
+        ("+266696687", None),
+        ("restricted", None),
+        ("+4479111234567", LINE_NUMBER),
+        ("garbage", LINE_NUMBER),
+        ("", LINE_NUMBER),
+    ],
+    ids=["uk_mobile", "international", "anonymous", "anonymous_on_a_keypad", "restricted", "invalid", "garbage", "empty"],
+)
+def test_the_dial_presents_the_callers_number_keeps_a_withheld_one_withheld_or_presents_the_line(
+    app: Any, sent: str, caller_id: str | None
+) -> None:
+    """Pressing 1 rings MASH with callerId = a valid caller's number, none for a withheld caller, else the line's number."""
+    twilio = Twilio(app.test_client(), caller=sent)
+    dial = twilio.press(twilio.post("/voice/wiltshire"), "1").dial()
+    assert dial is not None and [(n.text or "").strip() for n in dial.iter("Number")] == [MASH]
+    assert dial.get("callerId") == caller_id

@@ -12,7 +12,7 @@ from typing import Any
 from ivr.config import yamlfile
 from ivr.core.errors import Problem
 from ivr.core.model import MINUTES_PER_DAY
-from ivr.core.numbers import InvalidNumber, to_e164
+from ivr.core.numbers import Dialled, InvalidNumber, dialled, to_e164
 
 log = logging.getLogger(__name__)
 
@@ -165,16 +165,22 @@ class Reader:
         return value
 
 
-_LONGEST_NUMBER = 30  # characters; E.164 has at most 15 digits, people add spaces and brackets
+_LONGEST_NUMBER = 40  # characters; E.164 has at most 15 digits, people add spaces, brackets and an extension
 
 
 def phone(r: Reader, text: str, line: int, where: str) -> str | None:
-    """A phone number as E.164, or None after noting why it is not one."""
+    """A phone number (no extension) as E.164, or None after noting why it is not one."""
+    found = team_phone(r, text, line, where, extension=False)
+    return found.number if found else None
+
+
+def team_phone(r: Reader, text: str, line: int, where: str, extension: bool = True) -> Dialled | None:
+    """A team's number as E.164 with its extension ('0300 456 0108 ext 2'), or None after noting why not."""
     if len(text) > _LONGEST_NUMBER:
         r.problem(line, where, f"{brief(text)} is too long to be a phone number")
         return None
     try:
-        return to_e164(text)
+        return dialled(text) if extension else Dialled(to_e164(text))
     except InvalidNumber as exc:
         r.problem(line, where, str(exc))
         return None

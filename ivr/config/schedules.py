@@ -10,7 +10,7 @@ import holidays
 
 from ivr.config import yamlfile
 from ivr.config.diversions import read_closures, read_overrides
-from ivr.config.fields import KEY, Reader, brief, phone, time_range
+from ivr.config.fields import KEY, Reader, brief, team_phone, time_range
 from ivr.core.model import (
     ALL_WEEKDAYS,
     WEEKDAY_NAMES,
@@ -94,12 +94,13 @@ def _destinations(r: Reader, node: yamlfile.Mapping) -> dict[str, Destination]:
         item = r.fields(value, where, ("name",), ("number", "note", "email", "web"))
         if item is None:
             continue
-        number = None
+        number, extension = None, ""
         if "number" in item:
             # A bad number keeps its text: the file is refused anyway, and None would make every
             # rule, fallback and override using this team report "has no number" a second time.
             text = r.text(item, "number", where)
-            number = phone(r, text, item.line_of("number"), f"{where}.number") or text
+            found = team_phone(r, text, item.line_of("number"), f"{where}.number")
+            number, extension = found if found else (text, "")
         elif "email" not in item and "web" not in item:
             r.problem(item.line, where, "needs a number, an email or a web address")
         result[key] = Destination(
@@ -109,6 +110,7 @@ def _destinations(r: Reader, node: yamlfile.Mapping) -> dict[str, Destination]:
             note=r.text(item, "note", where),
             email=r.text(item, "email", where),
             web=r.text(item, "web", where),
+            extension=extension,
         )
     return result
 

@@ -185,8 +185,9 @@ class CallFlow:
             number=target.number or "",
             action=self.url("dialled", chain.service, **rung.to_query()),
             screen=self.url("screen", chain.service, **rung.screening(call.sid).to_query(service_in_path=True)),
-            caller_id=call.caller,
+            caller_id=call.caller_id(),
             timeout=DIAL_TIMEOUT,
+            extensions=(target.extension,),
         )
         return Reply([say, dial], facts)
 
@@ -354,9 +355,11 @@ def static_fallback(line: Line) -> list[Verb]:
       after a finished conversation as after no answer. A second `<Dial>` would ring another team
       after a completed call, so only words that fit both cases follow, then `<Hangup>`.
     """
-    numbers = [dest.number for dest in round_the_clock(line) if dest.number][:MOST_AT_ONCE]
+    teams = [dest for dest in round_the_clock(line) if dest.number][:MOST_AT_ONCE]
+    numbers = [dest.number or "" for dest in teams]
     front = line.schedule.destinations[line.flow.front_door]
-    dial: list[Verb] = [Dial(numbers[0], "", "", None, DIAL_TIMEOUT, tuple(numbers[1:]))] if numbers else []
+    extensions = tuple(dest.extension for dest in teams)
+    dial: list[Verb] = [Dial(numbers[0], "", "", None, DIAL_TIMEOUT, tuple(numbers[1:]), extensions)] if numbers else []
     return [
         Say(line.flow.warning),
         Say("Connecting you now."),
@@ -385,13 +388,14 @@ def round_the_clock(line: Line) -> list[Destination]:
 
 
 def dialable_once(schedule: Schedule, keys: list[str]) -> list[Destination]:
-    """The destinations named by `keys` that have a number, in order, each number only once."""
-    seen: set[str] = set()
+    """The destinations named by `keys` that have a number, in order, each number (with its extension) only once."""
+    seen: set[tuple[str, str]] = set()
     result = []
     for key in keys:
         dest = schedule.destinations[key]
-        if dest.number and dest.number not in seen:
-            seen.add(dest.number)
+        # Two extensions of one switchboard are two teams: both are rung.
+        if dest.number and (dest.number, dest.extension) not in seen:
+            seen.add((dest.number, dest.extension))
             result.append(dest)
     return result
 

@@ -29,6 +29,7 @@ class Destination:
     note: str = ""
     email: str = ""
     web: str = ""
+    extension: str = ""  # digits keyed in once `number` answers (a switchboard's extension); '' for none
 
 
 @dataclass(frozen=True, slots=True)

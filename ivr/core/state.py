@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ivr.core.errors import UnknownService
 from ivr.core.model import Flow, Schedule
-from ivr.core.numbers import caller_number
+from ivr.core.numbers import caller_number, is_withheld
 
 ROUNDS = 3  # times the whole chain is tried before the caller is let go
 HEARINGS = 2  # times the answerer hears the screening message before their leg hangs up
@@ -32,22 +32,52 @@ Query = Mapping[str, str]  # a URL's query arguments, or a form's fields, as the
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """The call a step belongs to: its SID, the caller (E.164, None when withheld), the number rung, the instant."""
+    """The call a step belongs to: its SID, the caller (E.164; None when withheld, missing or not valid), the number rung, the instant.
+
+    `withheld` says the caller chose to withhold their number (Twilio's `From` 'anonymous' and the like).
+    """
 
     sid: str
     caller: str | None
     called: str
     now: datetime
+    withheld: bool = False
 
     @classmethod
     def from_form(cls, form: Query, now: datetime) -> Call:
         """The call as Twilio's webhook form describes it, at the instant `now`."""
+        sent = form.get("From", "")[:NUMBER_LENGTH]
         return cls(
             sid=form.get("CallSid", "")[:SID_LENGTH],
-            caller=caller_number(form.get("From", "")[:NUMBER_LENGTH]),
+            caller=caller_number(sent),
             called=form.get("To", "")[:NUMBER_LENGTH],
             now=now,
+            withheld=is_withheld(sent),
         )
+
+    # Who may be shown, and why:
+    # - Twilio: a <Dial> callerId "must be the calling number, called number, or a validated outgoing
+    #   number"; without one, a carrier's invalid caller ID "will be passed to the destination. This may
+    #   cause some destination providers to reject the call" - "substitute them with a valid Caller ID"
+    #   (twilio.com/docs/errors/13214). The called number (`To`) is the line's own Twilio number.
+    # - Twilio, withheld callers: it will "persist the alpha string from the inbound call to the outbound
+    #   <Dial> leg for calls where the caller ID is withheld", but "If the callerId parameter is used
+    #   with the <Dial> verb, the outbound caller ID will reflect what was provided with callerId,
+    #   regardless of the caller ID on the inbound call" (twilio.com/changelog, 16 Nov 2022). The <Dial>
+    #   and <Number> pages list no privacy setting, so leaving callerId out is how it stays withheld.
+    # - Ofcom: "CLI Data consists of the caller's line identity along with a privacy marking, which
+    #   indicates whether the number can be shared with the recipient of the call ... it is also
+    #   important that CLI Data is passed on reliably so that the privacy of individuals can be
+    #   respected" (Guidance on the provision of CLI facilities, 2019). Ofcom's own words on a forwarded
+    #   call presenting the original caller's number were not in the sources searched.
+    def caller_id(self) -> str | None:
+        """What a team's phone shows: the caller's valid number; None (Twilio keeps it withheld) for a
+        withheld caller; for anything else (junk, nothing) the line's own Twilio number, if `To` holds one."""
+        if self.caller:
+            return self.caller
+        if self.withheld:
+            return None
+        return caller_number(self.called)
 
 
 @dataclass(frozen=True, slots=True)

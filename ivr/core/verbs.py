@@ -29,6 +29,7 @@ class Dial:
     """Ring `number` (and `at_once`, all together); the answerer hears `screen` first and must accept.
 
     Without an `action` Twilio goes on with the next verb once the dialled call ends, however it ended.
+    `caller_id` None leaves the caller ID to Twilio (the inbound caller's, withheld if they withheld it).
     """
 
     number: str
@@ -37,11 +38,23 @@ class Dial:
     caller_id: str | None
     timeout: int
     at_once: tuple[str, ...] = ()  # rung at the same time as `number`: the first to answer is connected
+    extensions: tuple[str, ...] = ()  # keyed in once each of `numbers` answers, in the same order ('' for none)
+
+    def __post_init__(self) -> None:
+        if not any(self.extensions):
+            object.__setattr__(self, "extensions", ())  # no extension at all is one value, however it was written
+        elif len(self.extensions) != len(self.numbers):
+            raise ValueError(f"{len(self.extensions)} extensions for {len(self.numbers)} numbers")
 
     @property
     def numbers(self) -> tuple[str, ...]:
         """Every number this Dial rings."""
         return (self.number, *self.at_once)
+
+    @property
+    def rings(self) -> tuple[tuple[str, str], ...]:
+        """Every number this Dial rings with the extension keyed in once it answers ('' for none)."""
+        return tuple(zip(self.numbers, self.extensions or ("",) * len(self.numbers), strict=True))
 
 
 @dataclass(frozen=True, slots=True)

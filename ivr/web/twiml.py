@@ -11,6 +11,15 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 STATUS_PATH = "/voice/status"
+# An extension is keyed in by <Number sendDigits>: Twilio plays the tones "when the call is answered
+# ... when the automated system picks up" (twilio.com/docs/voice/twiml/number#attributes-senddigits).
+# Each "w" waits half a second (warning 13222 lists 0-9, *, # and w everywhere; W only lately), and the
+# Number page's own example waits ("we add a few leading 'w' characters") before the extension, since
+# tones played the instant a switchboard answers can be lost. One second (ww), as in Twilio's example
+# for "a company phone number ... pause for one second, and then dial extension 1234"
+# (twilio.com/docs/voice/api/call-resource, SendDigits), reaches the switchboard while its greeting
+# still plays. No trailing '#': some switchboards read it as a menu key.
+EXTENSION_WAIT = "ww"
 # Characters XML 1.0 cannot carry; text that reaches a caller must never break the document.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -62,18 +71,17 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
                 dial_options["caller_id"] = verb.caller_id
             with response.dial(**dial_options) as dial:
                 # Several <Number>s in one <Dial> ring at once (twilio.com/docs/voice/twiml/number).
-                for number in verb.numbers:
+                for number, extension in verb.rings:
+                    number_options: dict[str, Any] = {"send_digits": EXTENSION_WAIT + extension} if extension else {}
                     if verb.screen:
-                        dial.number(
-                            number,
+                        number_options.update(
                             url=absolute(verb.screen),
                             method="POST",
                             status_callback=absolute(STATUS_PATH),
                             status_callback_event="initiated ringing answered completed",
                             status_callback_method="POST",
                         )
-                    else:
-                        dial.number(number)
+                    dial.number(number, **number_options)
         elif isinstance(verb, Redirect):
             response.redirect(absolute(verb.url), method="POST")
         elif isinstance(verb, Hangup):
