@@ -158,7 +158,7 @@ def _menus(
                 )
             )
         menus[key] = Menu(key, r.text(item, "intro", where), tuple(options), r.flag(item, "speech", where))
-        _check_words(r, key, item, spoken, menus[key].speech)
+        _check_words(r, key, node.line_of(key), spoken, menus[key].speech)
     return menus, option_lines
 
 
@@ -211,7 +211,7 @@ def _option_words(r: Reader, option: yamlfile.Mapping, where: str) -> list[_Spok
     return result
 
 
-def _check_words(r: Reader, key: str, menu: yamlfile.Mapping, spoken: list[tuple[str, list[_Spoken]]], speech: bool) -> None:
+def _check_words(r: Reader, key: str, line: int, spoken: list[tuple[str, list[_Spoken]]], speech: bool) -> None:
     """A word or phrase names one option of its menu, once: said, it must choose that option and no other."""
     where = f"menus.{key}"
     seen: dict[tuple[str, ...], tuple[str, _Spoken]] = {}
@@ -230,9 +230,9 @@ def _check_words(r: Reader, key: str, menu: yamlfile.Mapping, spoken: list[tuple
             else:
                 seen[heard] = (digit, word)
     if seen and not speech:
-        r.warn(menu.line, where, "its options have words, but callers cannot say them: add 'speech: true' or remove the words")
+        r.warn(line, where, "its options have words, but callers cannot say them: add 'speech: true' or remove the words")
     if len(seen) > MAX_HINTS:
-        r.problem(menu.line, where, f"has {len(seen)} words and phrases; Twilio takes at most {MAX_HINTS} hints for one menu")
+        r.problem(line, where, f"has {len(seen)} words and phrases; Twilio takes at most {MAX_HINTS} hints for one menu")
 
 
 def _shortcuts(r: Reader, nodes: yamlfile.Sequence, schedule: Schedule | None) -> dict[str, Shortcut]:
