@@ -177,7 +177,7 @@ def test_words_of_a_transcript(text: str, words: tuple[str, ...]) -> None:
 
 # -- the rule, on a small menu -------------------------------------------------------------------
 
-URGENT = Option("1", "If you are worried a child is at risk", service="child-at-risk", words=("child", "in danger"))
+URGENT = Option("1", "If you are worried a child is at risk", service="child-at-risk", words=("child", "children", "in danger"))
 STAFF = Option("2", "For a concern about staff", service="staff", words=("staff", "works with children"))
 ADVICE = Option("3", "For advice", service="advice", words=("advice",))
 
