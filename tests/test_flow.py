@@ -40,12 +40,35 @@ MAIN_OPTIONS = (
     Say(
         "For a concern about someone who works with children, the Designated Officer for Allegations, press 2, or say allegation."
     ),
-    Say("For special educational needs and disabilities, press 3, or say send."),
+    Say("For special educational needs and disabilities, press 3, or say special needs."),
     Say("For advocacy for a child or young person, press 4, or say advocacy."),
     Say("For young people's sexual health, press 5, or say sexual health."),
-    Say("For our other services, press 6, or say other."),
+    Say("For our other services, press 6, or say other services."),
 )
-MAIN_HINTS = ("child", "allegation", "send", "advocacy", "sexual health", "other")
+MAIN_HINTS = (
+    # 1: child-at-risk
+    *("child", "children", "kid", "kids", "baby", "danger", "dangerous", "risk", "hurt", "hurts", "hurting", "harm"),
+    *("harmed", "harming", "abuse", "abused", "abusing", "abusive", "neglect", "neglected", "worried", "worry", "worrying"),
+    *("safe", "unsafe", "safety", "safeguarding", "scared", "frightened", "afraid", "hit", "hits", "hitting", "beat"),
+    *("beats", "beating", "beaten", "kicked", "punched", "slapped", "bruises", "bruised", "violence", "violent"),
+    *("attacked", "assault", "assaulted", "threatened", "exploitation", "exploited", "grooming", "groomed", "touched"),
+    *("touching", "rape", "raped", "suicide", "suicidal", "kill", "missing", "ran away", "run away", "emergency"),
+    # 2: allegation-about-staff
+    *("allegation", "allegations", "designated officer", "dofa", "lado", "staff", "works with children"),
+    *("work with children", "working with children"),
+    # 3: send
+    *("special needs", "special educational needs", "educational needs", "send team", "disability", "disabilities"),
+    *("disabled", "autism", "autistic", "adhd", "ehcp", "education health and care plan", "learning difficulties"),
+    "learning difficulty",
+    # 4: advocacy
+    *("advocacy", "advocate", "advocates", "advocacy for a child", "advocacy for my child", "advocate for a child"),
+    "advocate for my child",
+    # 5: sexual-health
+    *("sexual health", "contraception", "contraceptive", "condom", "condoms", "morning after pill", "pregnancy test"),
+    *("sti", "stis", "std", "chlamydia", "c card"),
+    # 6: the other menu
+    *("other services", "other service", "another service", "none of these"),
+)
 OTHER_OPTIONS = (
     Say("Our other services."),
     Say("For children and young people with a disability, press 1."),

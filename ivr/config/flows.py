@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ivr.config import yamlfile
 from ivr.config.fields import Reader, brief, phone
 from ivr.core.model import Flow, Keys, Menu, Option, Schedule, Service, Shortcut
+from ivr.core.speech import words_of
 
 WORDS_PER_MINUTE = 160  # a calm speaking voice; Polly's default rate is close to it
 URGENT_WITHIN = 15  # seconds from the start of the call until "press 1" for the urgent service
@@ -123,9 +125,10 @@ def _menus(
                 "move some into a sub-menu",
             )
         option_lines[key] = [option_nodes.line_of(i) for i in range(len(option_nodes))]
+        spoken: list[tuple[str, list[_Spoken]]] = []
         for index, option_node in enumerate(option_nodes):
             owhere = f"{where}.options[{index}]"
-            option = r.fields(option_node, owhere, ("key", "label"), ("service", "menu", "word"))
+            option = r.fields(option_node, owhere, ("key", "label"), ("service", "menu", "words", "word"))
             if option is None:
                 continue
             digit = r.text(option, "key", owhere)
@@ -143,17 +146,93 @@ def _menus(
             target = r.text(option, "menu", owhere)
             if target and target not in node:
                 r.problem(option.line_of("menu"), f"{owhere}.menu", f"unknown menu {brief(target)}")
+            words = _option_words(r, option, owhere)
+            spoken.append((digit, words))
             options.append(
                 Option(
                     key=digit,
                     label=r.text(option, "label", owhere),
                     service=r.text(option, "service", owhere) or None,
                     menu=r.text(option, "menu", owhere) or None,
-                    word=r.text(option, "word", owhere).lower(),
+                    words=tuple(w.text for w in words),
                 )
             )
         menus[key] = Menu(key, r.text(item, "intro", where), tuple(options), r.flag(item, "speech", where))
+        _check_words(r, key, node.line_of(key), spoken, menus[key].speech)
     return menus, option_lines
+
+
+# -- speech: the words and phrases a caller may say instead of a key ------------------------------
+
+# Twilio's hints are "a comma-separated list of up to 500 entries, each entry can be 100 characters
+# or fewer, and each word in a phrase must be separated by a space" (twilio.com/docs/api/errors/13330).
+MAX_HINTS = 500
+MAX_HINT_LENGTH = 100
+_SAYABLE = re.compile(r"^[^\W_]+(?:(?: |'|\u2019|-)[^\W_]+)*$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spoken:
+    """One word or phrase of an option, as written (lower case), with where it was written."""
+
+    text: str
+    line: int
+    field: str
+
+
+def _option_words(r: Reader, option: yamlfile.Mapping, where: str) -> list[_Spoken]:
+    """An option's words and phrases: `words` (a list), or the older single `word`; each checked alone."""
+    if "word" in option and "words" in option:
+        r.problem(option.line_of("word"), f"{where}.word", "give 'words' (a list) or the older 'word', not both")
+        return []
+    if "word" in option:
+        text = r.text(option, "word", where)
+        items = [(text, option.line_of("word"), f"{where}.word")] if text else []
+    else:
+        nodes = r.sequence(option, "words", where)
+        items = [(node, nodes.line_of(i), f"{where}.words[{i}]") for i, node in enumerate(nodes)]
+    result = []
+    for value, line, field_name in items:
+        if not isinstance(value, str):
+            r.problem(line, field_name, f"{brief(value)} is not a word or phrase: write it in quotes")
+            continue
+        text = " ".join(value.lower().split())
+        if len(text) > MAX_HINT_LENGTH:
+            r.problem(line, field_name, f"{brief(text)} is longer than Twilio's {MAX_HINT_LENGTH} characters for a hint")
+        elif not _SAYABLE.match(text):
+            r.problem(
+                line,
+                field_name,
+                f"{brief(text)}: use letters and digits, words separated by spaces (an apostrophe or hyphen may join two); "
+                "Twilio's hints are a comma-separated list",
+            )
+        else:
+            result.append(_Spoken(text, line, field_name))
+    return result
+
+
+def _check_words(r: Reader, key: str, line: int, spoken: list[tuple[str, list[_Spoken]]], speech: bool) -> None:
+    """A word or phrase names one option of its menu, once: said, it must choose that option and no other."""
+    where = f"menus.{key}"
+    seen: dict[tuple[str, ...], tuple[str, _Spoken]] = {}
+    for digit, words in spoken:
+        for word in words:
+            heard = words_of(word.text)  # as a caller's words are compared: "children's" is "children"
+            if heard in seen:
+                first_key, first = seen[heard]
+                whose = "this option" if first_key == digit else f"option {first_key}"
+                r.problem(
+                    word.line,
+                    word.field,
+                    f"{brief(word.text)} is already a word of {whose} in menu {brief(key)} "
+                    f"(line {first.line}): a spoken word must name one option, once",
+                )
+            else:
+                seen[heard] = (digit, word)
+    if seen and not speech:
+        r.warn(line, where, "its options have words, but callers cannot say them: add 'speech: true' or remove the words")
+    if len(seen) > MAX_HINTS:
+        r.problem(line, where, f"has {len(seen)} words and phrases; Twilio takes at most {MAX_HINTS} hints for one menu")
 
 
 def _shortcuts(r: Reader, nodes: yamlfile.Sequence, schedule: Schedule | None) -> dict[str, Shortcut]:

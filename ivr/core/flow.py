@@ -17,6 +17,7 @@ from ivr.core.facts import Detail, Fact
 from ivr.core.line import Line
 from ivr.core.model import Decision, Destination, Menu, Option, Schedule
 from ivr.core.numbers import display, mask, spoken, spoken_address
+from ivr.core.speech import Listener
 from ivr.core.state import HEARINGS, ROUNDS, Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
@@ -53,9 +54,12 @@ class CallFlow:
         self._code_digits = max((len(c) for c in self.flow.shortcuts), default=1)
         # Each menu's spoken options are fixed for a configuration: build them once, not per call.
         self._prompts = {key: self._menu_prompts(menu) for key, menu in self.flow.menus.items()}
+        # Speech: Twilio's `hints` take "words, phrases that have many words" (twilio.com/docs/voice/twiml/gather);
+        # every word and phrase of every option, which ivr.core.speech then matches whole.
         self._hints = {
-            key: tuple(o.word for o in menu.options if o.word) if menu.speech else None for key, menu in self.flow.menus.items()
+            key: tuple(w for o in menu.options for w in o.words) if menu.speech else None for key, menu in self.flow.menus.items()
         }
+        self._listeners = {key: Listener(menu.options) for key, menu in self.flow.menus.items() if menu.speech}
         # Who to ring, in order, for every destination a service can be routed to.
         schedule = line.schedule
         self._dial_orders = {
@@ -101,6 +105,11 @@ class CallFlow:
         back = f" To go back, press {_key_name(keys.back)}."
         return ((Say(menu.intro), *spoken_options) if menu.intro else spoken_options), Say(repeat), Say(repeat + back)
 
+    def _said(self, menu: Menu, speech: str) -> Option | None:
+        """The option the caller's words name, by whole words (ivr.core.speech); None if none or several."""
+        listener = self._listeners.get(menu.key)
+        return listener.choice(speech) if listener and speech else None
+
     def menu_input(self, where: Where, heard: Heard, call: Call) -> Reply:
         """What a key (or a spoken word) does in the menu at the end of the trail."""
         menu = self.flow.menus[where.menu]
@@ -114,7 +123,7 @@ class CallFlow:
             return _with(facts, self.menu(Where(where.trail)))
         if digits == keys.back:
             return _with(facts, self.menu(Where(where.trail[:-1] or where.trail)))
-        option = menu.option(digits) if digits else _said(menu, speech)
+        option = menu.option(digits) if digits else self._said(menu, speech)
         if option is None:
             return _with(facts, self.retry(where, silent=not (digits or speech)))
         if option.menu:
@@ -446,13 +455,8 @@ def _route_fact(decision: Decision) -> Detail:
 
 
 def _option_text(menu: Menu, option: Option) -> str:
-    say = f", or say {option.word}" if menu.speech and option.word else ""
+    say = f", or say {option.words[0]}" if menu.speech and option.words else ""
     return f"{option.label}, press {option.key}{say}."
-
-
-def _said(menu: Menu, speech: str) -> Option | None:
-    said = speech.lower()
-    return next((o for o in menu.options if o.word and o.word in said), None) if said else None
 
 
 def _with(facts: list[tuple[Fact, Detail]], reply: Reply) -> Reply:

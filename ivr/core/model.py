@@ -137,12 +137,12 @@ class Option:
     label: str  # read before "press N", e.g. "If you are worried about a child"
     service: str | None = None
     menu: str | None = None
-    word: str = ""  # a word a caller may say instead, when the menu takes speech
+    words: tuple[str, ...] = ()  # words or phrases a caller may say instead, when the menu takes speech; the first is offered
 
 
 @dataclass(frozen=True, slots=True)
 class Menu:
-    """A prompt and its options; `speech` lets callers say an option's word."""
+    """A prompt and its options; `speech` lets callers say one of an option's words instead of its key."""
 
     key: str
     intro: str
