@@ -1,0 +1,382 @@
+"""Configuration releases under real failure: a real gunicorn, killed workers, a stopped database, files half written.
+
+Every call here goes over loopback HTTP to four gunicorn workers, signed as Twilio signs it. The
+server's clock is the real one, so the assertions hold at any hour: a diversion covering all of
+2026-2030 sends Hampshire's child-at-risk calls to a team no rule sends them to (the CRT
+professionals' line or the LADO), so a call shows by its dialled number which release routed it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+from ivr import config
+from ivr.config.files import digest_of, read_files
+from ivr.core.flow import CallFlow
+from ivr.live import Publisher
+from ivr.records.releases import ReleaseStore
+from ivr.records.store import CallStore
+from ivr.simulate import Caller
+from tests.builders import (
+    CRT_OUT_OF_HOURS,
+    HANTS_PROFESSIONALS,
+    HANTS_PUBLIC,
+    IOW_PUBLIC,
+    LADO,
+    MASH,
+    WILTS_OUT_OF_HOURS,
+    shipped_copy,
+)
+from tests.conftest import TOKEN
+from tests.pg import postgres_schema
+from tests.test_reliability import WORKERS, _children, _free_port, gunicorn
+
+LONDON = ZoneInfo("Europe/London")
+CALLER = "+447911123456"
+# Hampshire child-at-risk by the shipped rules: the CRT in office hours, Out of Hours at all other times.
+UNDIVERTED = frozenset({HANTS_PUBLIC, CRT_OUT_OF_HOURS})
+# Each line's static safe answer: its urgent service's rule and fallback numbers (hand-written from the pages).
+STATIC_NUMBERS = {
+    "hampshire": [HANTS_PUBLIC, CRT_OUT_OF_HOURS],
+    "isle-of-wight": [IOW_PUBLIC, CRT_OUT_OF_HOURS],
+    "wiltshire": [MASH, WILTS_OUT_OF_HOURS],
+}
+DIVERSION = (
+    "overrides:\n"
+    "  - {{services: [child-at-risk], to: {to}, from: 2026-01-01T00:00, until: 2030-01-01T00:00, reason: test diversion}}\n"
+)
+
+
+# -- configuration folders ---------------------------------------------------------------------
+
+
+def diverted(folder: Path, to: str) -> Path:
+    """A copy of the shipped configuration in `folder` with Hampshire's child-at-risk calls diverted to `to`."""
+    shipped_copy(folder)
+    path = folder / "schedules" / "hampshire.yaml"
+    path.write_text(diverted_text(path.read_text(), to))
+    return folder
+
+
+def diverted_text(schedule: str, to: str) -> str:
+    """Hampshire's schedule text with the all-time diversion to `to` in place of `overrides: []`."""
+    assert schedule.count("overrides: []\n") == 1, "the shipped Hampshire schedule has changed shape"
+    return schedule.replace("overrides: []\n", DIVERSION.format(to=to))
+
+
+def publish(database_url: str, folder: Path, instance: Path) -> str:
+    """Publish the files in `folder` as `ivr publish` does, from this process; the release's digest."""
+    store = CallStore(database_url, instance_path=instance)
+    try:
+        done = Publisher(store, instance / "releases").publish(folder, datetime.now(LONDON), "test", "published by the test")
+    finally:
+        store.close()
+    assert done.changed, f"{folder} was live already"
+    return done.digest
+
+
+@functools.cache
+def flow_of(line: str) -> CallFlow:
+    """The shipped flow of `line`: the simulated caller reads only its menus and destination names."""
+    cfg = config.load()
+    return CallFlow(cfg.line(line), cfg.router(line))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The call records' database: a SQLite file, or a fresh PostgreSQL schema (fails, never skips, when it is down)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'calls.sqlite3'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A running gunicorn: its master process, base URL, log, and access log (which names each request's worker)."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+    access: Path
+
+    def workers(self) -> set[int]:
+        return set(_children(self.process.pid))
+
+
+@contextmanager
+def serving(instance: Path, database_url: str, config_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """gunicorn with 4 workers, `instance` as IVR_INSTANCE_PATH, and an access log of worker pid and URL."""
+    instance.mkdir(parents=True, exist_ok=True)
+    access = instance / "access.log"
+    cmd_args = f"--access-logfile {shlex.quote(str(access))} --access-logformat {shlex.quote('%(p)s %(U)s?%(q)s')}"
+    env = {"GUNICORN_CMD_ARGS": cmd_args, **(extra_env or {})}
+    with gunicorn(instance, database_url, config_dir, env) as (process, base, log):
+        yield Server(process, base, log, access)
+
+
+def sample_health(server: Server, count: int, threads: int = 8) -> list[tuple[int, dict[str, Any]]]:
+    """`count` concurrent GET /healthz, each paired with the pid of the worker that answered it."""
+    probes = [secrets.token_hex(6) for _ in range(count)]
+
+    def get(probe: str) -> dict[str, Any]:
+        response = requests.get(f"{server.base}/healthz", params={"probe": probe}, timeout=5)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    with ThreadPoolExecutor(threads) as pool:
+        bodies = list(pool.map(get, probes))
+    # gunicorn writes the access line just after the response is sent: wait for it, briefly.
+    deadline = time.monotonic() + 5
+    while True:
+        logged = re.findall(r"^<(\d+)> /healthz\?probe=(\w+)$", server.access.read_text(), re.M)
+        by_probe = {probe: int(pid) for pid, probe in logged}
+        if all(p in by_probe for p in probes) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    missing = [p for p in probes if p not in by_probe]
+    assert not missing, f"{len(missing)} probes are not in the access log"
+    return [(by_probe[p], body) for p, body in zip(probes, bodies)]
+
+
+def health_of_every_worker(server: Server, seconds: float = 10) -> dict[int, dict[str, Any]]:
+    """/healthz as each of the master's live workers answers it, sampling until every one has answered."""
+    wanted = server.workers()
+    assert len(wanted) == WORKERS, f"{len(wanted)} workers: {sorted(wanted)}"
+    seen: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + seconds
+    while not wanted <= seen.keys():
+        assert time.monotonic() < deadline, f"workers {sorted(wanted - seen.keys())} never answered /healthz"
+        seen.update(sample_health(server, 16))
+    return {pid: seen[pid] for pid in wanted}
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> float:
+    """Poll `condition` until it holds; fail naming `what` after `seconds`. Returns the time it took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not within {seconds} s: {what}"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def every_worker_on(server: Server, digest: str, source: str = "release") -> Callable[[], bool]:
+    """A condition: every worker serves `digest`, loaded from `source`."""
+
+    def check() -> bool:
+        return all(h["release"] == digest and h["source"] == source for h in health_of_every_worker(server).values())
+
+    return check
+
+
+# -- calls -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One simulated call: when it started (monotonic), its line, the number it was connected to, or its error."""
+
+    started: float
+    line: str
+    number: str | None
+    error: str = ""
+
+
+@dataclass
+class TimedTransport:
+    """POST over HTTP, keeping each request's latency as the caller sees it (time.perf_counter)."""
+
+    latencies: list[tuple[float, float, str]] = field(default_factory=list)  # (started, seconds, path)
+
+    def __call__(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        started = time.perf_counter()
+        response = requests.post(url, data=params, headers=headers, timeout=20)
+        self.latencies.append((started, time.perf_counter() - started, url.split("/", 3)[-1]))
+        return response.status_code, response.text
+
+
+def call(base: str, line: str = "hampshire", transport: TimedTransport | None = None) -> Placed:
+    """One call to `line`: press 1 (child at risk); the team answers and accepts."""
+    started = time.monotonic()
+    try:
+        result = Caller(
+            transport or TimedTransport(), TOKEN, flow_of(line), base, datetime.now(LONDON), "1", CALLER, ["completed"]
+        ).run()
+    except Exception as exc:  # noqa: BLE001 - kept and asserted on by the test
+        return Placed(started, line, None, f"{type(exc).__name__}: {exc}")
+    return Placed(started, line, result.connected_to, "" if result.connected_to else "not connected")
+
+
+class CallLoop:
+    """Calls one after another at a steady pace from a thread of its own, until stopped (at most 120 s)."""
+
+    def __init__(self, base: str, every: float, lines: tuple[str, ...] = ("hampshire",)) -> None:
+        self.base = base
+        self.every = every
+        self.lines = lines
+        self.placed: list[Placed] = []
+        self.transport = TimedTransport()
+        self._turn = threading.Lock()  # held while a call is in progress
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="call-loop", daemon=True)
+
+    def __enter__(self) -> CallLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the call loop did not stop"
+
+    @contextmanager
+    def between_calls(self) -> Iterator[None]:
+        """Do something while no call is in progress."""
+        with self._turn:
+            yield
+
+    @property
+    def errors(self) -> list[Placed]:
+        return [p for p in self.placed if p.error]
+
+    def _run(self) -> None:
+        next_at = time.monotonic()
+        ends = next_at + 120
+        n = 0
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())) and time.monotonic() < ends:
+            with self._turn:
+                self.placed.append(call(self.base, self.lines[n % len(self.lines)], self.transport))
+            n += 1
+            next_at += self.every
+
+
+class HealthWatch:
+    """GET /healthz at a steady pace from a thread of its own; keeps every digest seen."""
+
+    def __init__(self, base: str, every: float) -> None:
+        self.base = base
+        self.every = every
+        self.digests: list[str | None] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="health-watch", daemon=True)
+
+    def __enter__(self) -> HealthWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        ends = time.monotonic() + 120
+        while not self._stop.wait(self.every) and time.monotonic() < ends:
+            try:
+                self.digests.append(requests.get(f"{self.base}/healthz", timeout=5).json()["release"])
+            except Exception as exc:  # noqa: BLE001 - kept and asserted on by the test
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+
+
+def dialled_numbers(body: str) -> list[str]:
+    """The numbers of every <Dial><Number> in a TwiML document, in order."""
+    doc = ElementTree.fromstring(body)
+    assert doc.tag == "Response", body
+    return [(n.text or "").strip() for dial in doc.iter("Dial") for n in dial if n.tag == "Number"]
+
+
+def signed_post(base: str, path: str, params: dict[str, str]) -> requests.Response:
+    """POST as Twilio would, with a valid X-Twilio-Signature."""
+    url = f"{base}{path}"
+    signature = RequestValidator(TOKEN).compute_signature(url, params)
+    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+
+
+def break_a_file(config_dir: Path) -> None:
+    """Leave an unreadable schedule in the working files, as a half-finished edit would."""
+    (config_dir / "schedules" / "wiltshire.yaml").write_text("line: wiltshire\ndestinations: [mash, {\n")
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+
+def test_killed_worker_comes_back_on_the_published_release_despite_a_broken_file(database_url: str, tmp_path: Path) -> None:
+    """With a broken file on disk, a SIGKILLed worker is replaced; 30 s of calls all route by the published release."""
+    config_dir = shipped_copy(tmp_path / "config")
+    staged = diverted(tmp_path / "staged", "crt-professionals")
+    with serving(tmp_path / "server", database_url, config_dir) as server:
+        digest = publish(database_url, staged, tmp_path / "publisher")
+        wait_until(every_worker_on(server, digest), 10, f"every worker on {digest}")
+        break_a_file(config_dir)
+        wait_until(lambda: all(h["working_files"] == "refused" for h in health_of_every_worker(server).values()), 10, "refused")
+        before = server.workers()
+        victim = min(before)
+        with CallLoop(server.base, every=0.15) as calls:
+            time.sleep(0.5)
+            with calls.between_calls():
+                os.kill(victim, signal.SIGKILL)
+                killed_at = time.monotonic()
+            time.sleep(30)
+        master_alive = server.process.poll() is None
+        after = server.workers()
+        healths = health_of_every_worker(server)
+    after_kill = [p for p in calls.placed if p.started > killed_at]
+    assert len(after_kill) >= 100, f"only {len(after_kill)} calls in the 30 s after the kill"
+    assert calls.errors == [], calls.errors[:5]
+    assert {p.number for p in calls.placed} == {HANTS_PROFESSIONALS}, "a call was not routed by the published diversion"
+    assert master_alive, "the gunicorn master died"
+    assert victim not in after and len(after - before) == 1, f"before {sorted(before)}, after {sorted(after)}"
+    for pid, health in healths.items():
+        assert health["ok"] and health["release"] == digest and health["source"] == "release", (pid, health)
+        assert health["working_files"] == "refused", (pid, health)
+
+
+def test_two_publications_a_second_apart_every_worker_on_the_second_within_3_seconds(database_url: str, tmp_path: Path) -> None:
+    """Two releases published 1 s apart: within 3 s all 40 /healthz samples name the second; every call then routes by it."""
+    config_dir = shipped_copy(tmp_path / "config")
+    first = diverted(tmp_path / "first", "crt-professionals")
+    second = diverted(tmp_path / "second", "lado")
+    with serving(tmp_path / "server", database_url, config_dir) as server:
+        publish(database_url, first, tmp_path / "publisher")
+        time.sleep(1)
+        digest = publish(database_url, second, tmp_path / "publisher")
+        published = time.monotonic()
+        samples: list[tuple[int, dict[str, Any]]] = []
+        while time.monotonic() - published < 3:
+            samples = sample_health(server, 40)
+            if all(h["release"] == digest for _, h in samples):
+                break
+        took = time.monotonic() - published
+        healths = health_of_every_worker(server)
+        placed = [call(server.base) for _ in range(30)]
+    assert all(h["release"] == digest for _, h in samples), f"after {took:.1f} s: {[h['release'] for _, h in samples]}"
+    assert took <= 3, f"every worker was on {digest} only after {took:.1f} s"
+    assert all(h["release"] == digest for h in healths.values()), healths
+    assert [p.number for p in placed] == [LADO] * 30, [p for p in placed if p.number != LADO]
