@@ -54,6 +54,10 @@ from tests.pg import postgres_schema
 from tests.test_reliability import WORKERS, _children, _free_port, gunicorn
 
 LONDON = ZoneInfo("Europe/London")
+# A half-written file stays unchanged for PAUSE seconds: two runs of the leader's 1 s job see it
+# unchanged, so only the settle time (SETTLE, longer) keeps it from being published.
+PAUSE = 2.2
+SETTLE = 4
 CALLER = "+447911123456"
 # Hampshire child-at-risk by the shipped rules: the CRT in office hours, Out of Hours at all other times.
 UNDIVERTED = frozenset({HANTS_PUBLIC, CRT_OUT_OF_HOURS})
@@ -380,3 +384,46 @@ def test_two_publications_a_second_apart_every_worker_on_the_second_within_3_sec
     assert took <= 3, f"every worker was on {digest} only after {took:.1f} s"
     assert all(h["release"] == digest for h in healths.values()), healths
     assert [p.number for p in placed] == [LADO] * 30, [p for p in placed if p.number != LADO]
+
+
+def test_file_written_line_by_line_never_goes_live_half_written(database_url: str, tmp_path: Path) -> None:
+    """A schedule written line by line over 3 s, pausing 2.2 s at a valid prefix: nothing half-written goes live."""
+    config_dir = shipped_copy(tmp_path / "config")
+    schedule = config_dir / "schedules" / "hampshire.yaml"
+    new_text = diverted_text(schedule.read_text(), "crt-professionals")
+    old = digest_of(read_files(config_dir))
+    automatic = {"IVR_RUN_CLOCK": "1", "IVR_AUTO_PUBLISH": "1", "IVR_SETTLE_SECONDS": str(SETTLE)}
+    with serving(tmp_path / "server", database_url, config_dir, automatic) as server:
+        # Booted from the working files, which are then live already: nothing to publish until they change.
+        wait_until(every_worker_on(server, old, "working files"), 15, "every worker on the working files")
+        with CallLoop(server.base, every=0.1) as calls, HealthWatch(server.base, every=0.05) as watch:
+            lines = new_text.splitlines(keepends=True)
+            with schedule.open("w") as out:
+                for line in lines:
+                    out.write(line)
+                    out.flush()
+                    # Just before the diversion the file is valid but incomplete: linger there, short of settling.
+                    time.sleep(PAUSE if line == "closures: []\n" else (3 - PAUSE) / len(lines))
+            new = digest_of(read_files(config_dir))
+            wait_until(every_worker_on(server, new), 15, "the complete file published and followed")
+            adopted = time.monotonic()
+            time.sleep(2)
+        master_alive = server.process.poll() is None
+        store = CallStore(database_url, instance_path=tmp_path / "reader")
+        try:
+            history = ReleaseStore(store).history()
+            live = ReleaseStore(store).get(new)
+        finally:
+            store.close()
+        log = server.log.read_text()
+    assert master_alive
+    assert calls.errors == [] and watch.failures == [], (calls.errors[:5], watch.failures[:5])
+    assert len(calls.placed) >= 50, f"only {len(calls.placed)} calls"
+    assert {p.number for p in calls.placed} <= UNDIVERTED | {HANTS_PROFESSIONALS}, "a call went neither the old nor the new way"
+    assert {p.number for p in calls.placed if p.started > adopted} == {HANTS_PROFESSIONALS}
+    assert set(watch.digests) == {old, new}, f"/healthz named {set(watch.digests) - {old, new}} besides {old} and {new}"
+    assert [(e.digest, e.by) for e in history] == [(new, "automatic publishing")], "a half-written file was published"
+    assert live is not None and live.files["schedules/hampshire.yaml"] == new_text.encode(), (
+        "the release is not the complete file"
+    )
+    assert log.count(f"ALERT: published {new} automatically") == 1, "the new release was not alerted exactly once"
