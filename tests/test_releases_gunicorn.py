@@ -427,3 +427,64 @@ def test_file_written_line_by_line_never_goes_live_half_written(database_url: st
         "the release is not the complete file"
     )
     assert log.count(f"ALERT: published {new} automatically") == 1, "the new release was not alerted exactly once"
+
+
+def unreachable(database_url: str, tmp_path: Path) -> str:
+    """A database URL of the same kind that cannot be opened: a closed loopback port, or a SQLite file under a plain file."""
+    if database_url.startswith("sqlite"):
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("")
+        return f"sqlite:///{blocker}/calls.sqlite3"
+    return f"postgresql://postgres@127.0.0.1:{_free_port()}/test"
+
+
+def open_a_gap(config_dir: Path) -> None:
+    """Hampshire's shipped schedule without child-at-risk's Out of Hours rule: the set is refused, each line loads alone."""
+    shipped = (config.PROJECT_DIR / "schedules" / "hampshire.yaml").read_text()
+    rule = '      - {name: Out of Hours, to: out-of-hours, days: every day, time: "00:00-24:00", on: any}\n'
+    assert rule in shipped, "the shipped Hampshire schedule has changed shape"
+    (config_dir / "schedules" / "hampshire.yaml").write_text(shipped.replace(rule, "", 1))
+
+
+def test_database_unreachable_at_boot_last_good_copy_then_working_files_then_static_answers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With the database down, workers boot from the last-good copy, else the working files, else each line's static answer."""
+    config_dir = diverted(tmp_path / "config", "lado")  # the working files divert to the LADO
+    staged = diverted(tmp_path / "staged", "crt-professionals")  # the release diverts to the CRT professionals
+    instance = tmp_path / "server"
+    with serving(instance, database_url, config_dir) as server:
+        digest = publish(database_url, staged, tmp_path / "publisher")
+        wait_until(every_worker_on(server, digest), 10, f"every worker on {digest}")
+        served = call(server.base)
+    assert served.number == HANTS_PROFESSIONALS, served
+    assert (instance / "releases" / "live").read_text().strip() == digest
+
+    down = unreachable(database_url, tmp_path)
+    with serving(instance, down, config_dir) as server:
+        from_copy = health_of_every_worker(server)
+        placed = [call(server.base) for _ in range(12)]
+    assert all(h["ok"] and h["source"] == "last-good copy" and h["release"] == digest for h in from_copy.values()), from_copy
+    assert [p.number for p in placed] == [HANTS_PROFESSIONALS] * 12, placed
+
+    with serving(tmp_path / "fresh", down, config_dir) as server:
+        from_files = health_of_every_worker(server)
+        placed = [call(server.base) for _ in range(12)]
+    working = digest_of(read_files(config_dir))
+    assert all(h["ok"] and h["source"] == "working files" and h["release"] == working for h in from_files.values()), from_files
+    assert [p.number for p in placed] == [LADO] * 12, placed
+
+    open_a_gap(config_dir)
+    with serving(tmp_path / "bare", down, config_dir) as server:
+        nothing = health_of_every_worker(server)
+        answers = {
+            line: [signed_post(server.base, f"/voice/{line}", {"CallSid": f"CA{n:032d}", "From": CALLER}) for n in range(8)]
+            for line in STATIC_NUMBERS
+        }
+        master_alive = server.process.poll() is None
+    assert master_alive
+    assert all(not h["ok"] and h["source"] == "nothing" and h["release"] is None for h in nothing.values()), nothing
+    for line, responses in answers.items():
+        for response in responses:
+            assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/xml"), response.text
+            assert dialled_numbers(response.text) == STATIC_NUMBERS[line], f"{line}: {response.text}"
