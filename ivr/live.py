@@ -253,7 +253,8 @@ class LiveRelease:
             if (self.publisher.cache / digest).is_dir() and self._adopt(digest, "last-good copy"):
                 return
         try:
-            snapshot = compile_folder(self.config_dir, self._now(), prove=True)
+            # Exactly what publishing would accept: read_files refuses links out of the folder and oversized files.
+            snapshot = Snapshot.of(validate(read_files(self.config_dir), self._now()))
         except Exception as exc:  # noqa: BLE001 - ConfigError, or anything else the files cause
             log.error("no release, no local copy, and the working files are refused:\n%s", exc)
             self.static_lines = load_each_line(self.config_dir)
