@@ -488,3 +488,65 @@ def test_database_unreachable_at_boot_last_good_copy_then_working_files_then_sta
         for response in responses:
             assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/xml"), response.text
             assert dialled_numbers(response.text) == STATIC_NUMBERS[line], f"{line}: {response.text}"
+
+
+def unauthenticated_pages(base: str) -> list[requests.Response]:
+    """Every page anyone may ask for without a password or a Twilio signature, and a few that do not exist."""
+    get = ["/healthz", "/healthz?verbose=1", "/metrics", "/", "/admin/", "/admin/calls/CA1", "/voice/wiltshire", "/no-such-page"]
+    get += ["/voice/fallback?line=wiltshire", "/voice/wiltshire/menu/main", "/static/../schedules/wiltshire.yaml"]
+    post = ["/voice/wiltshire", "/voice", "/voice/fallback", "/voice/status", "/healthz"]
+    pages = [requests.get(f"{base}{path}", timeout=5) for path in get]
+    pages += [requests.post(f"{base}{path}", data={"CallSid": "CA1", "From": CALLER}, timeout=5) for path in post]
+    forged = {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    pages += [requests.post(f"{base}/voice/wiltshire", data={"CallSid": "CA1"}, headers=forged, timeout=5)]
+    return pages
+
+
+def secret_outside(tmp_path: Path) -> tuple[str, Path]:
+    """A valid Wiltshire schedule outside any configuration folder, holding a secret string; (secret, its path)."""
+    secret = f"SECRET-{secrets.token_hex(8)}"
+    outside = tmp_path / "outside" / "wiltshire.yaml"
+    outside.parent.mkdir()
+    shipped = (config.PROJECT_DIR / "schedules" / "wiltshire.yaml").read_text()
+    outside.write_text(f"# {secret}\n" + shipped.replace("name: the Multi-Agency Safeguarding Hub", f"name: the hub {secret}"))
+    return secret, outside
+
+
+def link_in(config_dir: Path, outside: Path) -> None:
+    """Make schedules/wiltshire.yaml a link to `outside`."""
+    link = config_dir / "schedules" / "wiltshire.yaml"
+    link.unlink()
+    link.symlink_to(outside)
+
+
+def test_healthz_and_every_unauthenticated_page_never_show_a_linked_files_contents(tmp_path: Path) -> None:
+    """schedules/wiltshire.yaml linked to a file outside the folder: no unauthenticated page shows its contents or path."""
+    secret, outside = secret_outside(tmp_path)
+    config_dir = shipped_copy(tmp_path / "config")
+    password = {"IVR_ADMIN_PASSWORD": secrets.token_hex(8)}
+    database = f"sqlite:///{tmp_path / 'calls.sqlite3'}"
+    with serving(tmp_path / "server", database, config_dir, password) as server:
+        digest = publish(database, config_dir, tmp_path / "publisher")
+        link_in(config_dir, outside)
+        wait_until(lambda: all(h["working_files"] == "refused" for h in health_of_every_worker(server).values()), 10, "refused")
+        following = health_of_every_worker(server)
+        pages = unauthenticated_pages(server.base)
+    with serving(tmp_path / "fresh", f"sqlite:///{tmp_path / 'empty.sqlite3'}", config_dir, password) as server:
+        pages += unauthenticated_pages(server.base)
+    assert all(h["release"] == digest and h["refused_problems"] == 1 for h in following.values()), following
+    for page in pages:
+        shown = page.text + "".join(f"{k}: {v}" for k, v in page.headers.items())
+        assert secret not in shown and str(outside.parent) not in shown, f"{page.request.method} {page.url}: {shown[:500]}"
+
+
+def test_worker_never_boots_from_working_files_that_publishing_refuses(tmp_path: Path) -> None:
+    """With no release and no local copy, a schedule linked from outside the folder is refused at boot as `ivr publish` refuses it."""
+    _, outside = secret_outside(tmp_path)
+    config_dir = shipped_copy(tmp_path / "config")
+    link_in(config_dir, outside)
+    with serving(tmp_path / "server", f"sqlite:///{tmp_path / 'calls.sqlite3'}", config_dir) as server:
+        wait_until(lambda: all(h["working_files"] != "unknown" for h in health_of_every_worker(server).values()), 10, "looked")
+        healths = health_of_every_worker(server)
+    for pid, health in healths.items():
+        assert health["working_files"] == "refused", (pid, health)
+        assert health["source"] == "nothing" and not health["ok"], f"worker {pid} serves files it calls refused: {health}"
