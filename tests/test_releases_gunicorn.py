@@ -550,3 +550,129 @@ def test_worker_never_boots_from_working_files_that_publishing_refuses(tmp_path:
     for pid, health in healths.items():
         assert health["working_files"] == "refused", (pid, health)
         assert health["source"] == "nothing" and not health["ok"], f"worker {pid} serves files it calls refused: {health}"
+
+
+SHIPPED_LINES = ("hampshire", "isle-of-wight", "wiltshire")
+PUBLISH = """\
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+from ivr.live import Publisher
+from ivr.records.store import CallStore
+store = CallStore(sys.argv[1], instance_path=Path(sys.argv[3]))
+done = Publisher(store, Path(sys.argv[3]) / "releases").publish(Path(sys.argv[2]), datetime.now(ZoneInfo("Europe/London")), "test", "")
+print(done.digest)
+"""
+
+
+def with_synthetic_lines(folder: Path, copies: int) -> Path:
+    """The shipped configuration plus `copies` of each shipped line under the keys `<line>-<n>`, each with its own number."""
+    shipped_copy(folder)
+    n = 0
+    for line in SHIPPED_LINES:
+        for copy in range(1, copies + 1):
+            n += 1
+            for part in ("flows", "schedules"):
+                text = (folder / part / f"{line}.yaml").read_text()
+                text, found = re.subn(r"^line: .*$", f"line: {line}-{copy}", text, count=1, flags=re.M)
+                if part == "flows":
+                    # Ofcom's drama range for London: valid numbers that ring nobody.
+                    text, numbers = re.subn(r"^numbers: \[\]$", f'numbers: ["+44207946{n:04d}"]', text, count=1, flags=re.M)
+                    found += numbers - 1
+                assert found == 1, f"{part}/{line}.yaml has changed shape"
+                (folder / part / f"{line}-{copy}.yaml").write_text(text)
+    return folder
+
+
+def publish_in_subprocess(database_url: str, folder: Path, instance: Path) -> str:
+    """Publish as `ivr publish` would, from a process of its own (its CPU time is not the client's)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PUBLISH, database_url, str(folder), str(instance)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def slowest(latencies: list[tuple[float, float, str]], phases: dict[str, float]) -> str:
+    """The slowest request of each phase (phases: name -> when it began, by time.perf_counter), in milliseconds."""
+    names = sorted(phases, key=phases.__getitem__)
+    report = []
+    for name, begins, ends in zip(names, [phases[n] for n in names], [phases[n] for n in names[1:]] + [float("inf")]):
+        inside = [(seconds, path) for started, seconds, path in latencies if begins <= started < ends]
+        if inside:
+            seconds, path = max(inside)
+            report.append(
+                f"{name} (+{begins - phases['calls']:.1f} s): {len(inside)} requests, slowest {seconds * 1000:.0f} ms ({path.split('?')[0]})"
+            )
+    return "; ".join(report)
+
+
+def swaps(server: Server, digest: str) -> list[float]:
+    """When each worker swapped `digest` in, by time.perf_counter, from the log's millisecond timestamps."""
+    offset = time.time() - time.perf_counter()
+    found = re.findall(rf"^(\S+ \S+),(\d+) WARNING ivr.live: configuration {digest} is live", server.log.read_text(), re.M)
+    return sorted(datetime.strptime(wall, "%Y-%m-%d %H:%M:%S").timestamp() + int(ms) / 1000 - offset for wall, ms in found)
+
+
+def went_live(database_url: str, instance: Path, digest: str, seconds: float) -> Callable[[], float | None]:
+    """Watch the live log from a thread; the returned function gives when `digest` became live (time.perf_counter)."""
+    seen: list[float] = []
+
+    def watch() -> None:
+        store = CallStore(database_url, instance_path=instance)
+        try:
+            ends = time.monotonic() + seconds
+            while not seen and time.monotonic() < ends:
+                live = ReleaseStore(store).live()
+                if live is not None and live[1] != digest:
+                    seen.append(time.perf_counter())
+                time.sleep(0.05)
+        finally:
+            store.close()
+
+    thread = threading.Thread(target=watch, name="live-watch", daemon=True)
+    thread.start()
+
+    def when() -> float | None:
+        thread.join(timeout=seconds)
+        return seen[0] if seen else None
+
+    return when
+
+
+def test_153_line_publication_under_steady_calls_no_request_over_100_ms(database_url: str, tmp_path: Path) -> None:
+    """Publishing 153 lines while the 3 shipped lines take calls: no request over 100 ms; every worker adopts it within 5 s."""
+    config_dir = shipped_copy(tmp_path / "config")
+    big = with_synthetic_lines(tmp_path / "big", 50)
+    with serving(tmp_path / "server", database_url, config_dir) as server:
+        shipped = publish(database_url, config_dir, tmp_path / "publisher")
+        wait_until(every_worker_on(server, shipped), 10, "every worker on the shipped release")
+        with CallLoop(server.base, every=0.1, lines=SHIPPED_LINES) as calls:
+            phases = {"calls": time.perf_counter()}
+            time.sleep(1)
+            live_at = went_live(database_url, tmp_path / "watcher", shipped, 60)
+            phases["publishing"] = time.perf_counter()
+            digest = publish_in_subprocess(database_url, big, tmp_path / "publisher")
+            phases["published"] = time.perf_counter()
+            # Watched in the log, not by asking /healthz, which would queue requests in front of the calls.
+            wait_until(lambda: len(swaps(server, digest)) >= WORKERS, 30, "every worker swapped the 153 lines in")
+            time.sleep(2)
+        swapped = swaps(server, digest)
+        healths = health_of_every_worker(server)
+    became_live = live_at()
+    assert became_live is not None
+    phases.update({"live": became_live, "first swap": swapped[0], "last swap": swapped[-1]})
+    latencies = calls.transport.latencies
+    assert calls.errors == [], calls.errors[:5]
+    assert all(p.number in STATIC_NUMBERS[p.line] for p in calls.placed), [
+        p for p in calls.placed if p.number not in STATIC_NUMBERS[p.line]
+    ]
+    assert all(h["release"] == digest and h["source"] == "release" for h in healths.values()), healths
+    adoption = swapped[-1] - became_live
+    worst = max(seconds for _, seconds, _ in latencies)
+    assert len(latencies) >= 100, f"only {len(latencies)} requests"
+    assert worst < 0.1 and adoption <= 5, (
+        f"slowest request {worst * 1000:.0f} ms; the last worker swapped the 153 lines in {adoption:.1f} s after they went live; "
+        + slowest(latencies, phases)
+    )
