@@ -11,12 +11,16 @@ that fails, with no snapshot at all, so that each line gets its static safe answ
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
+import pickle
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import config as config_module
 from ivr.config.diff import routing_changes, summary
-from ivr.config.files import FOLDERS, Files, digest_of, read_files, write_atomically, write_folder
+from ivr.config.files import FOLDERS, Files, digest_of, read_files, write_atomically, write_bytes_atomically, write_folder
 from ivr.config.snapshot import Snapshot
 from ivr.core.errors import ConfigError, IvrError, Problem
 from ivr.core.line import Line
@@ -173,13 +177,11 @@ class Publisher:
         """
         if old is None:
             return ()
-        told = []
-        for change in routing_changes(old, new, now, now + timedelta(seconds=1)):
-            old_key = change.old.key if change.old else None
-            new_key = change.new.key if change.new else None
-            self.store.routing_change(change.line, change.service, now, old_key, new_key, release=digest, changed_by=by)
-            told.append(change.describe_now())
-        return tuple(told)
+        changes = routing_changes(old, new, now, now + timedelta(seconds=1))
+        rows = [(c.line, c.service, c.old.key if c.old else None, c.new.key if c.new else None) for c in changes]
+        # One transaction for all of them: a publication of many lines must not queue the calls' own writes.
+        self.store.routing_changes_by_release(now, rows, digest, by)
+        return tuple(change.describe_now() for change in changes)
 
 
 def changed_lines(old: Files, new: Files) -> set[str]:
@@ -270,8 +272,7 @@ class LiveRelease:
 
     def _adopt(self, digest: str, source: str) -> bool:
         try:
-            folder = self.publisher.folder_of(digest)
-            snapshot = compile_folder(folder)
+            snapshot = self._compiled(digest)
         except Exception as exc:  # noqa: BLE001 - keep what is served; say so once
             if digest not in self._failed:
                 log.error("release %s cannot be served here: %s", digest, _short(exc))
@@ -280,6 +281,28 @@ class LiveRelease:
         self._swap(snapshot, source)
         write_atomically(self.publisher.cache / LIVE_POINTER, digest + "\n")
         return True
+
+    def _compiled(self, digest: str) -> Snapshot:
+        """The release compiled: by the first process on this machine, which saves it; loaded by the others.
+
+        Every worker compiling the same release at once would take each a second or more of CPU
+        from the calls; loading the saved snapshot takes a fraction of that. The file is named by
+        the code's stamp too, so a deploy never loads a snapshot that older code pickled.
+        """
+        cache = self.publisher.cache
+        folder = self.publisher.folder_of(digest)
+        saved = cache / f"{digest}-{CODE_STAMP}.snapshot"
+        with _locked(cache / f".{digest}.lock"):
+            if saved.is_file():
+                try:
+                    loaded = pickle.loads(saved.read_bytes())  # written by this machine's own processes
+                    if isinstance(loaded, Snapshot) and loaded.config.digest == digest:
+                        return loaded
+                except Exception:  # noqa: BLE001 - a damaged file is compiled again, never trusted
+                    log.warning("the saved snapshot of %s could not be read; compiling it", digest)
+            snapshot = compile_folder(folder)
+            write_bytes_atomically(saved, pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL))
+            return snapshot
 
     def _swap(self, snapshot: Snapshot, source: str) -> None:
         previous = self.digest
@@ -365,6 +388,29 @@ def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
                 continue
             entries.append((f"{folder}/{path.name}", stat.st_size, stat.st_mtime_ns))
     return tuple(entries)
+
+
+def _code_stamp() -> str:
+    """Names this version of the package's code (its files' sizes and times), for saved snapshots."""
+    package = Path(__file__).resolve().parent
+    stamp = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        stat = path.stat()
+        stamp.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    stamp.update(sys.version.encode())
+    return stamp.hexdigest()[:12]
+
+
+CODE_STAMP = _code_stamp()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by this machine's processes (released when the file closes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _short(exc: BaseException) -> str:

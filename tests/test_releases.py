@@ -287,3 +287,34 @@ def test_with_nothing_live_each_line_gets_its_own_static_answer(folder: Path, se
     assert wiltshire.says()[0] == "If a child is in immediate danger, hang up and call 999."
     health = app.test_client().get("/healthz").get_json()
     assert (health["ok"], health["release"], health["source"]) == (False, None, "nothing")
+
+
+def test_a_second_process_loads_the_saved_snapshot_instead_of_compiling(
+    folder: Path, publisher: Publisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first process on a machine compiles a release and saves it; the next one loads it without compiling."""
+    import ivr.live
+
+    divert(folder)
+    publisher.publish(folder, NOW, "alice", "training")
+    first = live_over(folder, publisher)
+    assert sorted(p.name.split("-")[0] for p in publisher.cache.glob("*.snapshot")) == [first.digest]
+
+    def no_compiling(*_: object, **__: object) -> None:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(ivr.live, "compile_folder", no_compiling)
+    second = live_over(folder, publisher)
+    assert second.source == "release" and second.digest == first.digest
+    assert dialled_for(second, "2026-12-02T10:00") == "out-of-hours"
+
+
+def test_a_damaged_saved_snapshot_is_compiled_again(folder: Path, publisher: Publisher) -> None:
+    """A saved snapshot that cannot be read is never trusted: the release is compiled from its files."""
+    divert(folder)
+    publisher.publish(folder, NOW, "alice", "training")
+    live_over(folder, publisher)
+    (saved,) = publisher.cache.glob("*.snapshot")
+    saved.write_bytes(b"not a pickle")
+    again = live_over(folder, publisher)
+    assert again.source == "release" and dialled_for(again, "2026-12-02T10:00") == "out-of-hours"

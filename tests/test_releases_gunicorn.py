@@ -105,7 +105,7 @@ def publish(database_url: str, folder: Path, instance: Path) -> str:
 def flow_of(line: str) -> CallFlow:
     """The shipped flow of `line`: the simulated caller reads only its menus and destination names."""
     cfg = config.load()
-    return CallFlow(cfg.line(line), cfg.router(line))
+    return CallFlow(cfg.line(line))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

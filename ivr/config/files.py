@@ -77,11 +77,16 @@ def write_folder(files: Files, target: Path) -> Path:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so that a reader sees the old or the new file, never a part."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, body: bytes) -> None:
+    """Replace `path` with `body` so that a reader sees the old or the new file, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, draft = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
             out.flush()
             os.fsync(out.fileno())
         os.replace(draft, path)

@@ -395,6 +395,28 @@ class CallStore:
                 },
             )
 
+    def routing_changes_by_release(
+        self, at: datetime, changes: list[tuple[str, str, str | None, str | None]], release: str, changed_by: str
+    ) -> int:
+        """Record every (line, service, from, to) a publication changed at `at`, in one transaction."""
+        if not changes:
+            return 0
+        rows = [
+            {
+                "line": line,
+                "service": service,
+                "at": at,
+                "from_destination": old,
+                "to_destination": new,
+                "release_digest": release,
+                "changed_by": changed_by,
+            }
+            for line, service, old, new in changes
+        ]
+        with self.writing() as conn:
+            result = conn.execute(self._dialect.insert(routing_changes).on_conflict_do_nothing(), rows)
+            return int(result.rowcount or 0)
+
     def purge(self, older_than: datetime) -> int:
         """Delete calls started before `older_than`, with their events and acceptances; returns how many calls."""
         old = select(calls.c.call_sid).where(calls.c.started_at < older_than)
