@@ -16,7 +16,16 @@ from ivr.core.facts import Fact
 from ivr.core.flow import CallFlow, Reply
 from ivr.core.state import Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say
-from tests.builders import CRT_OUT_OF_HOURS, FLOW, HANTS_PUBLIC, MASH, WILTS_OUT_OF_HOURS, at, shipped, write_files
+from tests.builders import (
+    CRT_OUT_OF_HOURS,
+    FLOW,
+    HANTS_PUBLIC,
+    MASH,
+    WILTS_OUT_OF_HOURS,
+    at,
+    shipped,
+    write_files,
+)
 
 OFFICE = at("2027-03-03T11:00")  # a Wednesday: MASH and the CRT are open
 NIGHT = at("2027-03-04T02:00")  # a Thursday night: Wiltshire's Standby, Hampshire's Out of Hours
@@ -148,9 +157,9 @@ def test_a_word_chooses_like_its_key(wiltshire: CallFlow) -> None:
 
 
 def test_repeat_plays_the_menu_again_from_the_first_try(wiltshire: CallFlow) -> None:
-    """9 on the second try replays the menu, tries counted afresh."""
+    """9 on the second try replays the start menu, the 999 warning first, tries counted afresh."""
     reply = wiltshire.menu_input(Where(("main",), 2), Heard("9"), call())
-    assert reply.verbs == main_menu()
+    assert reply.verbs == main_menu(intro=(Say(WARNING),))
     assert facts(reply) == [(Fact.KEY, {"menu": "main", "digits": "9"}), (Fact.MENU, {"menu": "main"})]
 
 
@@ -158,9 +167,9 @@ def test_repeat_plays_the_menu_again_from_the_first_try(wiltshire: CallFlow) -> 
     ("trail", "expected"), [(("main", "other"), ("main",)), (("main",), ("main",))], ids=["from-sub-menu", "at-the-top"]
 )
 def test_back_goes_to_the_menu_before(wiltshire: CallFlow, trail: tuple[str, ...], expected: tuple[str, ...]) -> None:
-    """0 in a sub-menu goes back one; at the start menu it stays there."""
+    """0 in a sub-menu goes back one; at the start menu it stays there; the start menu begins with the 999 warning."""
     reply = wiltshire.menu_input(Where(trail), Heard("0"), call())
-    assert reply.verbs == main_menu(".".join(expected))
+    assert reply.verbs == main_menu(".".join(expected), intro=(Say(WARNING),))
 
 
 def test_an_option_opens_its_sub_menu(wiltshire: CallFlow) -> None:
@@ -182,6 +191,28 @@ def test_silence_is_apologised_for_and_counts_a_try(wiltshire: CallFlow) -> None
     reply = wiltshire.menu_input(Where(("main", "other"), 2), Heard(), call())
     assert reply.verbs == [Say("Sorry, I did not hear a choice."), Redirect("/voice/wiltshire/menu/other?trail=main.other&try=3")]
     assert reply.facts == []
+
+
+def test_silence_through_the_start_menu_connects_at_once(wiltshire: CallFlow) -> None:
+    """A caller who presses and says nothing through the whole start menu is connected to the child-at-risk route, no replay."""
+    reply = wiltshire.menu_input(Where(("main",)), Heard(), call())
+    assert reply.verbs == [
+        Say("Connecting you to someone who can help."),
+        Redirect("/voice/wiltshire/connect/child-at-risk?via=after+1+tries+without+a+choice"),
+    ]
+    assert facts(reply) == [(Fact.FALLBACK, {"reason": "no choice after 1 tries"})]
+
+
+def test_a_wrong_key_at_the_start_menu_still_gets_the_menu_again(wiltshire: CallFlow) -> None:
+    """Only silence connects at once: a caller who pressed 7 can press, and hears the start menu again at try 2."""
+    reply = wiltshire.menu_input(Where(("main",)), Heard("7"), call())
+    assert reply.verbs[-1] == Redirect("/voice/wiltshire/menu/main?trail=main&try=2")
+
+
+def test_every_replay_of_the_start_menu_begins_with_the_999_warning(wiltshire: CallFlow) -> None:
+    """The start menu played again (after a wrong key, at try 2) opens with the warning; no greeting."""
+    reply = wiltshire.menu(Where(("main",), 2))
+    assert reply.verbs == main_menu(tries=2, intro=(Say(WARNING),))
 
 
 @pytest.mark.parametrize(
@@ -395,6 +426,37 @@ def test_the_last_round_ends_politely(wiltshire: CallFlow) -> None:
     chain = Chain("child-at-risk", "option 1 of the main menu", ("mash", "out-of-hours"), 3, 6)
     reply = wiltshire.dialled(chain, DialResult("no-answer"), call())
     assert reply.verbs == [Say("There was no answer."), *NOBODY, Say("Please call again. Goodbye."), Hangup()]
+
+
+@pytest.mark.parametrize(
+    ("line", "tried", "on_duty"),
+    [
+        (
+            "wiltshire",
+            ("standby",),
+            "You can also call the Social Work Standby Service on zero three zero zero, four five six, zero one zero zero.",
+        ),
+        (
+            "hampshire",
+            ("out-of-hours",),
+            "You can also call the Out of Hours service on zero three zero zero, five five five, one three seven three.",
+        ),
+    ],
+    ids=["wiltshire-standby", "hampshire-out-of-hours"],
+)
+def test_nobody_answered_at_night_names_who_is_on_duty_not_the_front_door(
+    line: str, tried: tuple[str, ...], on_duty: str
+) -> None:
+    """At 02:00 the 'nobody could take your call' message has the 999 warning and the team on duty now, not the closed front door."""
+    reply = flow_of(line).dialled(Chain("child-at-risk", tried=tried, attempt=1), DialResult("no-answer"), call(NIGHT))
+    gather = reply.verbs[1]
+    assert isinstance(gather, Gather)
+    assert gather.prompts == (
+        Say("I am sorry, nobody could take your call."),
+        Say(WARNING),
+        Say(on_duty),
+        Say("To try again, press 1, or stay on the line."),
+    )
 
 
 def test_teams_sharing_a_number_are_rung_once(wiltshire: CallFlow) -> None:

@@ -82,15 +82,16 @@ class CallFlow:
         return Reply(self._menu_verbs(where, intro), [(Fact.MENU, {"menu": self.flow.start})])
 
     def menu(self, where: Where) -> Reply:
-        """Play the menu at the end of the trail."""
-        return Reply(self._menu_verbs(where, ()), [(Fact.MENU, {"menu": where.menu})])
+        """Play the menu at the end of the trail; the start menu always begins with the 999 warning."""
+        intro = (Say(self.flow.warning),) if where.menu == self.flow.start else ()
+        return Reply(self._menu_verbs(where, intro), [(Fact.MENU, {"menu": where.menu})])
 
     def _menu_verbs(self, where: Where, intro: tuple[Say, ...]) -> list[Verb]:
         menu = self.flow.menus[where.menu]
         options, top_level, nested = self._prompts[menu.key]
         action = self.url("input", menu.key, **where.to_query())
         prompts = (*intro, *options, nested if len(where.trail) > 1 else top_level)
-        # With no key pressed Twilio falls through to the Redirect, which counts as a try.
+        # With no key pressed Twilio falls through to the Redirect (twilio.com/docs/voice/twiml/gather): `retry`.
         return [Gather(action, prompts, 1, MENU_TIMEOUT, "", self._hints[menu.key]), Redirect(action)]
 
     def _menu_prompts(self, menu: Menu) -> tuple[tuple[Say, ...], Say, Say]:
@@ -123,9 +124,15 @@ class CallFlow:
         chain = Chain(option.service, via=f"option {option.key} of the {menu.key} menu")
         return _with(facts, self.connect(chain, call))
 
-    def retry(self, where: Where, silent: bool) -> Reply:
-        """No input (`silent`) or a wrong key: play the menu again; after the last try, connect."""
-        if where.tries >= self.flow.tries:
+    def retry(self, where: Where, silent: bool, keyed: bool = False) -> Reply:
+        """No input (`silent`) or a wrong key: play the menu again; after the last try, connect the urgent route.
+
+        Silence through the whole start menu connects at once: a caller who says nothing may be unable
+        to speak, and a second hearing would keep them from a person for another half minute. `keyed`:
+        the caller pressed a key in this step (the shortcut key, then no code), so they can press.
+        """
+        speechless = silent and not keyed and where.menu == self.flow.start
+        if speechless or where.tries >= self.flow.tries:
             reason = f"{'no choice' if silent else 'no valid choice'} after {where.tries} tries"
             chain = Chain(self._urgent.key, via=f"after {where.tries} tries without a choice")
             connect = Redirect(self.url("connect", chain.service, **chain.to_query()))
@@ -147,7 +154,7 @@ class CallFlow:
         code = heard.digits.rstrip(CODE_END)
         shortcut = self.flow.shortcuts.get(code)
         if shortcut is None:
-            retry = self.retry(where, silent=not code)
+            retry = self.retry(where, silent=not code, keyed=True)
             return Reply(
                 [Say("That code is not recognised."), *retry.verbs],
                 [(Fact.KEY, {"menu": "shortcut", "digits": code}), *retry.facts],
@@ -177,7 +184,7 @@ class CallFlow:
             return Reply(self._details_verbs(dest), facts)
         remaining = [d for d in self.dial_order(decision) if d.key not in chain.tried]
         if not remaining:
-            return Reply(self._exhausted(chain), facts)
+            return Reply(self._exhausted(chain, call.now), facts)
         target = remaining[0]
         rung = chain.rung(target.key)
         say = Say(f"Connecting you to {target.name}." if not chain.tried else f"Trying {target.name}.")
@@ -219,13 +226,12 @@ class CallFlow:
         nxt = self.connect(chain, call)
         return Reply([Say("There was no answer."), *nxt.verbs], [(Fact.DIAL, fact), *nxt.facts])
 
-    def _exhausted(self, chain: Chain) -> list[Verb]:
-        front = self.line.schedule.destinations[self.flow.front_door]
-        words = [
-            Say("I am sorry, nobody could take your call."),
-            Say(self.flow.warning),
-            Say(f"You can also call {front.name} on {spoken(front.number or '')}."),
-        ]
+    def _exhausted(self, chain: Chain, now: datetime) -> list[Verb]:
+        words = [Say("I am sorry, nobody could take your call."), Say(self.flow.warning)]
+        # Who is on duty now for the urgent service, not the front door, which may be closed at this hour.
+        on_duty = self.router.route(self._urgent.key, now).destination
+        if on_duty is not None and on_duty.number:
+            words.append(Say(f"You can also call {on_duty.name} on {spoken(on_duty.number)}."))
         if chain.round >= ROUNDS:
             return [*words, Say("Please call again. Goodbye."), Hangup()]
         action = self.url("again", chain.service, **chain.next_round().to_query())
