@@ -19,7 +19,10 @@ from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say
 from tests.builders import (
     CRT_OUT_OF_HOURS,
     FLOW,
+    GAP_FLOW,
+    GAP_SCHEDULE,
     HANTS_PUBLIC,
+    LADO,
     MASH,
     WILTS_OUT_OF_HOURS,
     at,
@@ -320,7 +323,7 @@ def test_a_trailing_hash_ends_the_code(wiltshire: CallFlow) -> None:
 
 
 def test_a_shortcut_to_a_closed_service_says_when_it_opens(wiltshire: CallFlow) -> None:
-    """*30 (SEND) at 02:00 on a Thursday: closed, opens at 8:45, its number, and 1 for a child at risk."""
+    """*30 (SEND) at 02:00 on a Thursday: closed, opens at 8:45, its number, 1 for a child at risk; silence ends politely."""
     reply = wiltshire.code_input(Where(("main",)), Heard("30"), call(NIGHT))
     words = (
         "The service for special educational needs and disabilities (SEND) is closed at the moment. "
@@ -328,8 +331,9 @@ def test_a_shortcut_to_a_closed_service_says_when_it_opens(wiltshire: CallFlow) 
         "If you are worried that a child is at risk, press 1."
     )
     assert reply.verbs == [
-        Gather("/voice/wiltshire/input/main?trail=main&try=1", (Say(words),), 1, 1),
-        Redirect("/voice/wiltshire/menu/main"),
+        Gather("/voice/wiltshire/input/main?trail=main&try=1", (Say(words),), 1, 6),
+        Say("Thank you for calling. Goodbye."),
+        Hangup(),
     ]
     assert facts(reply) == [(Fact.SHORTCUT, {"code": "30", "service": "send"}), (Fact.ROUTE, ("send", None, None))]
 
@@ -488,6 +492,68 @@ def test_hampshire_chain_ends_at_out_of_hours(hampshire: CallFlow) -> None:
     assert [v.number for v in first.verbs if isinstance(v, Dial)] == [HANTS_PUBLIC]
     second = hampshire.dialled(Chain("child-at-risk", tried=("crt-public",), attempt=1), DialResult("no-answer"), call())
     assert [v.number for v in second.verbs if isinstance(v, Dial)] == [CRT_OUT_OF_HOURS]
+
+
+# -- an always-open service with no rule at the instant ---------------------------------------------
+
+IN_THE_GAP = at("2028-06-01T10:00")  # a Thursday, the closure day that GAP_SCHEDULE leaves without a rule
+TEST_DIALLED = "/voice/test/dialled/child-at-risk?via=option+1+of+the+main+menu"
+TEST_SCREEN = "/voice/test/screen/child-at-risk?call=CA1"
+
+
+@pytest.fixture(scope="module")
+def gap_line(tmp_path_factory: pytest.TempPathFactory) -> CallFlow:
+    """The small line above, loaded (and proved) as of 1 January 2027."""
+    folder = write_files(tmp_path_factory.mktemp("gap"), schedule=GAP_SCHEDULE, flow=GAP_FLOW)
+    return CallFlow(config.load(folder, now=at("2027-01-01T00:00")).line("test"))
+
+
+def test_an_always_open_service_without_a_rule_rings_its_fallback_first(gap_line: CallFlow) -> None:
+    """Key 1 in the gap is never 'closed': the standby team (its fallback) is rung, and the record says why."""
+    reply = gap_line.menu_input(Where(("main",)), Heard("1"), call(IN_THE_GAP))
+    assert reply.verbs == [
+        Say("Connecting you to the standby team."),
+        Dial(
+            LADO,
+            f"{TEST_DIALLED}&tried=standby&round=1&attempt=1",
+            f"{TEST_SCREEN}&attempt=1&via=option+1+of+the+main+menu",
+            CALLER,
+            25,
+        ),
+    ]
+    assert facts(reply) == [
+        (Fact.KEY, {"menu": "main", "digits": "1"}),
+        (Fact.ROUTE, ("child-at-risk", None, None)),
+        (Fact.FALLBACK, {"reason": "no rule for an always-open service", "service": "child-at-risk"}),
+    ]
+
+
+def test_in_the_gap_the_24_7_list_follows_the_fallbacks(gap_line: CallFlow) -> None:
+    """After the standby team, the line's 24/7 list in rule order (the office, then the night team), then the 999 warning."""
+
+    def after(tried: tuple[str, ...]) -> Reply:
+        return gap_line.dialled(Chain("child-at-risk", tried=tried, attempt=len(tried)), DialResult("busy"), call(IN_THE_GAP))
+
+    assert [v.number for v in after(("standby",)).verbs if isinstance(v, Dial)] == [MASH]
+    assert [v.number for v in after(("standby", "office")).verbs if isinstance(v, Dial)] == [WILTS_OUT_OF_HOURS]
+    exhausted = after(("standby", "office", "night")).verbs
+    assert not any(isinstance(v, Dial) for v in exhausted)
+    gather = exhausted[1]
+    assert isinstance(gather, Gather) and gather.prompts[:2] == (Say("I am sorry, nobody could take your call."), Say(WARNING))
+
+
+def test_a_closed_service_is_still_closed_in_the_gap(gap_line: CallFlow) -> None:
+    """A service that is not always open keeps its closed message: nothing rung, and no alert."""
+    reply = gap_line.menu_input(Where(("main",)), Heard("2"), call(IN_THE_GAP))
+    assert not any(isinstance(v, Dial) for v in reply.verbs)
+    assert reply.verbs[-2:] == [Say("Thank you for calling. Goodbye."), Hangup()]
+    assert [kind for kind, _ in reply.facts] == [Fact.KEY, Fact.ROUTE]
+
+
+def test_the_safe_answer_in_the_gap_rings_the_fallback(gap_line: CallFlow) -> None:
+    """After an error in the gap, the safe answer still rings a person (the standby team), not the static list."""
+    reply = gap_line.safe(IN_THE_GAP)
+    assert [v.number for v in reply.verbs if isinstance(v, Dial)] == [LADO]
 
 
 # -- the answerer's side ------------------------------------------------------------------------

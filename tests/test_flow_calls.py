@@ -1,4 +1,4 @@
-"""Whole calls through the call flow at its edges, played by the simulator under --strict: silence.
+"""Whole calls through the call flow at its edges, played by the simulator under --strict: silence, closed services.
 
 Expected numbers and words are written out from schedules/*.yaml, flows/*.yaml and the pages
 (/work/shared/seeds/README.md), never asked of the flow.
@@ -82,3 +82,20 @@ def test_a_silent_caller_is_ringing_the_urgent_route_within_60_seconds(
     assert [(n.text or "").strip() for n in dial.iter("Number")] == [number]
     assert f"/voice/{line}/dialled/child-at-risk" in (dial.get("action") or "")
     assert seconds < FIRST_RING_WITHIN, f"{line} at {when:%a %H:%M}: first ring after {seconds:.1f} s"
+
+
+def test_silence_after_a_closed_service_ends_politely(simulator: Simulator) -> None:
+    """SEND at 02:00: the caller hears when it opens; pressing nothing, they are told goodbye and nobody is rung."""
+    result = simulator.call("wiltshire", NIGHT, "3" + SILENT, strict=True)
+    assert result.broken is None and result.dials == []
+    assert result.transcript[-3:] == [
+        "  Caller presses nothing",
+        "  Caller hears: Thank you for calling. Goodbye.",
+        "  Call ends",
+    ]
+
+
+def test_the_urgent_key_during_a_closed_service_rings_the_team_on_duty(simulator: Simulator) -> None:
+    """SEND at 02:00, then 1 while its closed message plays: the caller chose the child-at-risk route, and Standby rings."""
+    result = simulator.call("wiltshire", NIGHT, "31", strict=True)
+    assert result.broken is None and result.dials[0] == [WILTS_OUT_OF_HOURS]

@@ -375,11 +375,12 @@ def test_no_text_to_a_withheld_number(twilio: Twilio, http_client: Any) -> None:
 
 
 def test_closed_service_says_when_it_opens(twilio: Twilio, clock: FrozenClock) -> None:
-    """SEND at night is closed: the caller hears when it opens and its number, then the menu."""
+    """SEND at night is closed: the caller hears when it opens, its number and the urgent key; silence ends the call politely."""
     clock.at = london(NIGHT)
     answer = twilio.press(twilio.post("/voice/wiltshire"), "3")
     assert "opens again today at 8:45 am" in answer.text()
-    assert answer.redirect().split("?")[0].endswith("/voice/wiltshire/menu/main")
+    assert [v.tag for v in answer.doc] == ["Gather", "Say", "Hangup"] and answer.says()[-1] == "Thank you for calling. Goodbye."
+    assert answer.redirect() is None and answer.dialled() == []
 
 
 def test_voice_is_configurable_per_line(settings: dict[str, Any], tmp_path: Any) -> None:

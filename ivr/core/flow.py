@@ -28,6 +28,8 @@ ACCEPT_KEY = "1"
 TEXT_KEY = "1"  # after a team's details: have them sent by text message
 CODE_END = "#"  # ends a shortcut code
 ANSWERED = frozenset({"completed", "answered"})
+NO_RULE = "no rule for an always-open service"  # the FALLBACK reason the web layer raises an alert for
+GOODBYE = "Thank you for calling. Goodbye."
 
 SendText = Callable[[str, str], bool]
 """Send a text message (to, body); True when it went. The web layer's, handed to `details_input`."""
@@ -63,6 +65,14 @@ class CallFlow:
             for service in schedule.services.values()
             for first in {r.destination for r in service.rules}
             | {o.destination for o in schedule.overrides if o.covers(service.key)}
+        }
+        # An always-open service with no rule at some instant (a gap the proof did not reach) is never
+        # "closed": its own fallbacks are rung, then the line's 24/7 list.
+        every_hour = [d.key for d in round_the_clock(line)]
+        self._gap_orders = {
+            service.key: dialable_once(schedule, [*service.fallback, *every_hour])
+            for service in schedule.services.values()
+            if service.always_open
         }
 
     # -- URLs -------------------------------------------------------------------------------
@@ -178,11 +188,17 @@ class CallFlow:
         decision = decision or self.router.route(chain.service, call.now)
         facts: list[tuple[Fact, Detail]] = [(Fact.ROUTE, _route_fact(decision))]
         dest = decision.destination
-        if dest is None:
+        if dest is None and decision.service in self._gap_orders:
+            # No rule covers this instant, although the service must always be open: never "closed".
+            facts.append((Fact.FALLBACK, {"reason": NO_RULE, "service": decision.service}))
+            order = self._gap_orders[decision.service]
+        elif dest is None:
             return Reply(self._closed(decision, call.now), facts)
-        if dest.number is None:
+        elif dest.number is None:
             return Reply(self._details_verbs(dest), facts)
-        remaining = [d for d in self.dial_order(decision) if d.key not in chain.tried]
+        else:
+            order = self.dial_order(decision)
+        remaining = [d for d in order if d.key not in chain.tried]
         if not remaining:
             return Reply(self._exhausted(chain, call.now), facts)
         target = remaining[0]
@@ -324,9 +340,11 @@ class CallFlow:
         urgent = next((o for o in self.flow.menus[self.flow.start].options if o.service == self._urgent.key), None)
         if urgent is not None:
             words += f" If you are worried that a child is at risk, press {urgent.key}."
-        # Keys pressed during the message count as choices in the start menu.
+        # Keys pressed during the message count as choices in the start menu. Silence ends the call
+        # politely: a caller who asked for a closed service is not put into the safeguarding queue
+        # unless they choose it (a Gather with no input falls through, twilio.com/docs/voice/twiml/gather).
         action = self.url("input", self.flow.start, **Where((self.flow.start,)).to_query())
-        return [Gather(action, (Say(words),), 1, 1), Redirect(self.url("menu", self.flow.start))]
+        return [Gather(action, (Say(words),), 1, MENU_TIMEOUT), Say(GOODBYE), Hangup()]
 
     # -- when all else fails ----------------------------------------------------------------
 
