@@ -40,6 +40,7 @@ def in_process() -> None:
                 "DATABASE_URL": f"sqlite:///{scratch}/calls.sqlite3",
                 "IVR_INSTANCE_PATH": scratch,
                 "IVR_RUN_CLOCK": False,
+                "IVR_DEFAULT_LINE": "wiltshire",
                 "IVR_CLOCK": lambda: datetime(2027, 3, 3, 11, 0, tzinfo=LONDON),
             }
         )
@@ -82,6 +83,7 @@ def over_loopback() -> None:
             "IVR_PUBLIC_URL": base,
             "DATABASE_URL": f"sqlite:///{scratch}/calls.sqlite3",
             "IVR_INSTANCE_PATH": scratch,
+            "IVR_DEFAULT_LINE": "wiltshire",
         }
         server = subprocess.Popen(
             [

@@ -12,7 +12,7 @@ from flask import Flask
 
 from ivr import clock
 from ivr.core.errors import IvrError
-from ivr.core.flow import no_line, static_fallback
+from ivr.core.flow import no_line
 from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
 from ivr.notify.sms import TextSender
@@ -64,10 +64,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     publisher = Publisher(store, settings.release_cache)
     live = LiveRelease(settings.config_dir, publisher, settings.follow_seconds, clock_now)
     live.boot(from_releases=settings.serve != "working-files")
-    if not settings.default_line and live.static_lines:
-        settings = Settings.from_mapping({"IVR_DEFAULT_LINE": min(live.static_lines)}, settings)
-    elif settings.default_line not in live.static_lines:
-        log.error("IVR_DEFAULT_LINE %r is not a configured line", settings.default_line)
+    if settings.webhooks and not settings.simulated:  # a simulated call names its line in the URL
+        _check_default_line(settings, live)
     services = Services(
         settings=settings,
         live=live,
@@ -77,7 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         texts=texts,
         alerts=alerts,
         clock=clock_now,
-        static_twiml=_last_resort(live, settings.default_line),
+        static_twiml=twiml.render(no_line(), "Polly.Amy", "en-GB"),
     )
     services.install(app)
     if settings.follow_seconds > 0:
@@ -92,12 +90,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _last_resort(live: LiveRelease, default_line: str) -> str:
-    """The answer when nothing else can be built: the default line's 24/7 list, or the 999 message."""
-    line = live.static_lines.get(default_line) or next(iter(sorted(live.static_lines.items())), (None, None))[1]
-    if line is None:
-        return twiml.render(no_line(), "Polly.Amy", "en-GB")
-    return twiml.render(static_fallback(line), line.flow.voice, line.flow.language)
+def _check_default_line(settings: Settings, live: LiveRelease) -> None:
+    """`POST /voice` from a number no line lists goes to IVR_DEFAULT_LINE, never to a line picked by name.
+
+    In production it must be set when any line lists no Twilio `numbers`; elsewhere its absence is
+    logged, and such calls hear the 999 message. A default the files lack is logged too.
+    """
+    if settings.default_line:
+        if live.static_lines and settings.default_line not in live.static_lines:
+            log.error("IVR_DEFAULT_LINE %r is not a configured line: such calls hear the 999 message", settings.default_line)
+        return
+    unlisted = sorted(key for key, line in live.static_lines.items() if not line.flow.numbers)
+    if not unlisted:
+        return
+    problem = (
+        f"IVR_DEFAULT_LINE is not set and {', '.join(unlisted)} list no Twilio numbers: "
+        "set it to the line that answers POST /voice for a called number no line lists"
+    )
+    if settings.env == "production":
+        raise StartupRefused(problem)
+    log.warning("%s (until then such calls hear the 999 message)", problem)
 
 
 def _check_mode(settings: Settings) -> None:

@@ -66,6 +66,37 @@ GOOD_RULES = """
 """
 
 
+# Weekly rules cover every ordinary day and bank holiday, but no rule is marked `closure`: a council
+# closure on 1 June 2028 (beyond the 400-day proof from 1 January 2027) leaves the urgent route without one.
+GAP_SCHEDULE = """\
+line: test
+timezone: Europe/London
+destinations:
+  office: {name: the office, number: 0300 456 0108}
+  night: {name: the night team, number: 0300 456 0100}
+  standby: {name: the standby team, number: 01962 876364}
+services:
+  child-at-risk:
+    name: worried about a child
+    always_open: true
+    fallback: [standby]
+    rules:
+      - {to: office, days: mon-fri, time: "09:00-17:00"}
+      - {to: night, time: "00:00-24:00", on: [ordinary, bank-holiday]}
+  advice:
+    name: general advice
+    rules:
+      - {to: office, days: mon-fri, time: "09:00-17:00"}
+closures:
+  - {date: 2028-06-01, name: office move}
+"""
+GAP_FLOW = (
+    FLOW.format(line="test")
+    + """\
+      - {key: "2", service: advice, label: "For general advice"}
+"""
+)
+
 # -- configuration files -----------------------------------------------------------------------
 
 

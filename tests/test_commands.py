@@ -96,9 +96,9 @@ def test_simulate_hampshire_no_answer_falls_back(capsys: Capture, tmp_path: Path
 
 
 def test_simulate_keys_follow_gather_rules(capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keys typed ahead reach the next Gather; 'w' lets a prompt time out; *code reaches a shortcut."""
+    """Keys typed ahead reach the next Gather; 'w' lets a prompt (a sub-menu, played again) time out; *code reaches a shortcut."""
     monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path))
-    code, out, _ = run(capsys, "simulate", "wiltshire", "--at", "2027-03-03T11:00", "--keys", "w*43")
+    code, out, _ = run(capsys, "simulate", "wiltshire", "--at", "2027-03-03T11:00", "--keys", "6w*43")
     assert code == 0
     assert "Caller presses nothing" in out and "Caller presses *" in out and "Caller presses 43" in out
     assert "Dialling the South Support and Safeguarding Team +441722438165" in out

@@ -19,8 +19,11 @@ from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say
 from tests.builders import (
     CRT_OUT_OF_HOURS,
     FLOW,
+    GAP_FLOW,
+    GAP_SCHEDULE,
     GOOD_RULES,
     HANTS_PUBLIC,
+    LADO,
     MASH,
     WILTS_OUT_OF_HOURS,
     at,
@@ -182,9 +185,9 @@ def test_a_word_chooses_like_its_key(wiltshire: CallFlow) -> None:
 
 
 def test_repeat_plays_the_menu_again_from_the_first_try(wiltshire: CallFlow) -> None:
-    """9 on the second try replays the menu, tries counted afresh."""
+    """9 on the second try replays the start menu, the 999 warning first, tries counted afresh."""
     reply = wiltshire.menu_input(Where(("main",), 2), Heard("9"), call())
-    assert reply.verbs == main_menu()
+    assert reply.verbs == main_menu(intro=(Say(WARNING),))
     assert facts(reply) == [(Fact.KEY, {"menu": "main", "digits": "9"}), (Fact.MENU, {"menu": "main"})]
 
 
@@ -192,9 +195,9 @@ def test_repeat_plays_the_menu_again_from_the_first_try(wiltshire: CallFlow) -> 
     ("trail", "expected"), [(("main", "other"), ("main",)), (("main",), ("main",))], ids=["from-sub-menu", "at-the-top"]
 )
 def test_back_goes_to_the_menu_before(wiltshire: CallFlow, trail: tuple[str, ...], expected: tuple[str, ...]) -> None:
-    """0 in a sub-menu goes back one; at the start menu it stays there."""
+    """0 in a sub-menu goes back one; at the start menu it stays there; the start menu begins with the 999 warning."""
     reply = wiltshire.menu_input(Where(trail), Heard("0"), call())
-    assert reply.verbs == main_menu(".".join(expected))
+    assert reply.verbs == main_menu(".".join(expected), intro=(Say(WARNING),))
 
 
 def test_an_option_opens_its_sub_menu(wiltshire: CallFlow) -> None:
@@ -216,6 +219,28 @@ def test_silence_is_apologised_for_and_counts_a_try(wiltshire: CallFlow) -> None
     reply = wiltshire.menu_input(Where(("main", "other"), 2), Heard(), call())
     assert reply.verbs == [Say("Sorry, I did not hear a choice."), Redirect("/voice/wiltshire/menu/other?trail=main.other&try=3")]
     assert reply.facts == []
+
+
+def test_silence_through_the_start_menu_connects_at_once(wiltshire: CallFlow) -> None:
+    """A caller who presses and says nothing through the whole start menu is connected to the child-at-risk route, no replay."""
+    reply = wiltshire.menu_input(Where(("main",)), Heard(), call())
+    assert reply.verbs == [
+        Say("Connecting you to someone who can help."),
+        Redirect("/voice/wiltshire/connect/child-at-risk?via=after+1+tries+without+a+choice"),
+    ]
+    assert facts(reply) == [(Fact.FALLBACK, {"reason": "no choice after 1 tries"})]
+
+
+def test_a_wrong_key_at_the_start_menu_still_gets_the_menu_again(wiltshire: CallFlow) -> None:
+    """Only silence connects at once: a caller who pressed 7 can press, and hears the start menu again at try 2."""
+    reply = wiltshire.menu_input(Where(("main",)), Heard("7"), call())
+    assert reply.verbs[-1] == Redirect("/voice/wiltshire/menu/main?trail=main&try=2")
+
+
+def test_every_replay_of_the_start_menu_begins_with_the_999_warning(wiltshire: CallFlow) -> None:
+    """The start menu played again (after a wrong key, at try 2) opens with the warning; no greeting."""
+    reply = wiltshire.menu(Where(("main",), 2))
+    assert reply.verbs == main_menu(tries=2, intro=(Say(WARNING),))
 
 
 @pytest.mark.parametrize(
@@ -323,7 +348,7 @@ def test_a_trailing_hash_ends_the_code(wiltshire: CallFlow) -> None:
 
 
 def test_a_shortcut_to_a_closed_service_says_when_it_opens(wiltshire: CallFlow) -> None:
-    """*30 (SEND) at 02:00 on a Thursday: closed, opens at 8:45, its number, and 1 for a child at risk."""
+    """*30 (SEND) at 02:00 on a Thursday: closed, opens at 8:45, its number, 1 for a child at risk; silence ends politely."""
     reply = wiltshire.code_input(Where(("main",)), Heard("30"), call(NIGHT))
     words = (
         "The service for special educational needs and disabilities (SEND) is closed at the moment. "
@@ -331,8 +356,9 @@ def test_a_shortcut_to_a_closed_service_says_when_it_opens(wiltshire: CallFlow) 
         "If you are worried that a child is at risk, press 1."
     )
     assert reply.verbs == [
-        Gather("/voice/wiltshire/input/main?trail=main&try=1", (Say(words),), 1, 1),
-        Redirect("/voice/wiltshire/menu/main"),
+        Gather("/voice/wiltshire/input/main?trail=main&try=1", (Say(words),), 1, 6),
+        Say("Thank you for calling. Goodbye."),
+        Hangup(),
     ]
     assert facts(reply) == [(Fact.SHORTCUT, {"code": "30", "service": "send"}), (Fact.ROUTE, ("send", None, None))]
 
@@ -431,6 +457,37 @@ def test_the_last_round_ends_politely(wiltshire: CallFlow) -> None:
     assert reply.verbs == [Say("There was no answer."), *NOBODY, Say("Please call again. Goodbye."), Hangup()]
 
 
+@pytest.mark.parametrize(
+    ("line", "tried", "on_duty"),
+    [
+        (
+            "wiltshire",
+            ("standby",),
+            "You can also call the Social Work Standby Service on zero three zero zero, four five six, zero one zero zero.",
+        ),
+        (
+            "hampshire",
+            ("out-of-hours",),
+            "You can also call the Out of Hours service on zero three zero zero, five five five, one three seven three.",
+        ),
+    ],
+    ids=["wiltshire-standby", "hampshire-out-of-hours"],
+)
+def test_nobody_answered_at_night_names_who_is_on_duty_not_the_front_door(
+    line: str, tried: tuple[str, ...], on_duty: str
+) -> None:
+    """At 02:00 the 'nobody could take your call' message has the 999 warning and the team on duty now, not the closed front door."""
+    reply = flow_of(line).dialled(Chain("child-at-risk", tried=tried, attempt=1), DialResult("no-answer"), call(NIGHT))
+    gather = reply.verbs[1]
+    assert isinstance(gather, Gather)
+    assert gather.prompts == (
+        Say("I am sorry, nobody could take your call."),
+        Say(WARNING),
+        Say(on_duty),
+        Say("To try again, press 1, or stay on the line."),
+    )
+
+
 def test_teams_sharing_a_number_are_rung_once(wiltshire: CallFlow) -> None:
     """At night Standby is reached through the Out of Hours number: one dial, then the chain is exhausted."""
     first = wiltshire.connect(Chain("child-at-risk"), call(NIGHT))
@@ -460,6 +517,68 @@ def test_hampshire_chain_ends_at_out_of_hours(hampshire: CallFlow) -> None:
     assert [v.number for v in first.verbs if isinstance(v, Dial)] == [HANTS_PUBLIC]
     second = hampshire.dialled(Chain("child-at-risk", tried=("crt-public",), attempt=1), DialResult("no-answer"), call())
     assert [v.number for v in second.verbs if isinstance(v, Dial)] == [CRT_OUT_OF_HOURS]
+
+
+# -- an always-open service with no rule at the instant ---------------------------------------------
+
+IN_THE_GAP = at("2028-06-01T10:00")  # a Thursday, the closure day that GAP_SCHEDULE leaves without a rule
+GAP_DIALLED = "/voice/test/dialled/child-at-risk?via=option+1+of+the+main+menu"
+GAP_SCREEN = "/voice/test/screen/child-at-risk?call=CA1"
+
+
+@pytest.fixture(scope="module")
+def gap_line(tmp_path_factory: pytest.TempPathFactory) -> CallFlow:
+    """The small line above, loaded (and proved) as of 1 January 2027."""
+    folder = write_files(tmp_path_factory.mktemp("gap"), schedule=GAP_SCHEDULE, flow=GAP_FLOW)
+    return CallFlow(config.load(folder, now=at("2027-01-01T00:00")).line("test"))
+
+
+def test_an_always_open_service_without_a_rule_rings_its_fallback_first(gap_line: CallFlow) -> None:
+    """Key 1 in the gap is never 'closed': the standby team (its fallback) is rung, and the record says why."""
+    reply = gap_line.menu_input(Where(("main",)), Heard("1"), call(IN_THE_GAP))
+    assert reply.verbs == [
+        Say("Connecting you to the standby team."),
+        Dial(
+            LADO,
+            f"{GAP_DIALLED}&tried=standby&round=1&attempt=1",
+            f"{GAP_SCREEN}&attempt=1&via=option+1+of+the+main+menu",
+            CALLER,
+            25,
+        ),
+    ]
+    assert facts(reply) == [
+        (Fact.KEY, {"menu": "main", "digits": "1"}),
+        (Fact.ROUTE, ("child-at-risk", None, None)),
+        (Fact.FALLBACK, {"reason": "no rule for an always-open service", "service": "child-at-risk"}),
+    ]
+
+
+def test_in_the_gap_the_24_7_list_follows_the_fallbacks(gap_line: CallFlow) -> None:
+    """After the standby team, the line's 24/7 list in rule order (the office, then the night team), then the 999 warning."""
+
+    def after(tried: tuple[str, ...]) -> Reply:
+        return gap_line.dialled(Chain("child-at-risk", tried=tried, attempt=len(tried)), DialResult("busy"), call(IN_THE_GAP))
+
+    assert [v.number for v in after(("standby",)).verbs if isinstance(v, Dial)] == [MASH]
+    assert [v.number for v in after(("standby", "office")).verbs if isinstance(v, Dial)] == [WILTS_OUT_OF_HOURS]
+    exhausted = after(("standby", "office", "night")).verbs
+    assert not any(isinstance(v, Dial) for v in exhausted)
+    gather = exhausted[1]
+    assert isinstance(gather, Gather) and gather.prompts[:2] == (Say("I am sorry, nobody could take your call."), Say(WARNING))
+
+
+def test_a_closed_service_is_still_closed_in_the_gap(gap_line: CallFlow) -> None:
+    """A service that is not always open keeps its closed message: nothing rung, and no alert."""
+    reply = gap_line.menu_input(Where(("main",)), Heard("2"), call(IN_THE_GAP))
+    assert not any(isinstance(v, Dial) for v in reply.verbs)
+    assert reply.verbs[-2:] == [Say("Thank you for calling. Goodbye."), Hangup()]
+    assert [kind for kind, _ in reply.facts] == [Fact.KEY, Fact.ROUTE]
+
+
+def test_the_safe_answer_in_the_gap_rings_the_fallback(gap_line: CallFlow) -> None:
+    """After an error in the gap, the safe answer still rings a person (the standby team), not the static list."""
+    reply = gap_line.safe(IN_THE_GAP)
+    assert [v.number for v in reply.verbs if isinstance(v, Dial)] == [LADO]
 
 
 # -- the answerer's side ------------------------------------------------------------------------

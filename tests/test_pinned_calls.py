@@ -100,6 +100,9 @@ def test_after_the_diversion_the_rules_ring_again(test_line: Any, clock: FrozenC
 # -- 4. the closed-service message ---------------------------------------------------------------
 
 
+GOODBYE = "Thank you for calling. Goodbye."  # after the closed message, when nothing is pressed
+
+
 def closed_words(when: str) -> str:
     return f"The service for {SEND} is closed at the moment. It opens again {when}. The number is {MASH_SPOKEN}. {URGENT}"
 
@@ -126,12 +129,12 @@ def closed_words(when: str) -> str:
     ],
 )
 def test_closed_send_says_when_it_reopens(twilio: Twilio, clock: FrozenClock, at: str, expected: str) -> None:
-    """Wiltshire SEND out of hours: its own number, the day word and time it reopens, and the urgent option."""
+    """Wiltshire SEND out of hours: its own number, the day word and time it reopens, the urgent option, then a polite goodbye."""
     clock.at = london(at)
     answer = twilio.press(twilio.post("/voice/wiltshire"), "3")
-    assert answer.says() == [expected]
+    assert answer.says() == [expected, GOODBYE]
     assert answer.dialled() == []
-    assert answer.redirect() is not None and answer.redirect().split("?")[0].endswith("/voice/wiltshire/menu/main")
+    assert answer.redirect() is None and answer.doc[-1].tag == "Hangup"
 
 
 @pytest.mark.parametrize(
@@ -153,7 +156,7 @@ def test_closed_send_names_the_date_a_week_or_more_ahead(
     schedule.write_text(schedule.read_text().replace("\nclosures: []", f"\nclosures:{listed}"))
     caller = Twilio(create_app({**settings, "IVR_CONFIG_DIR": str(folder)}).test_client())
     clock.at = london(at)
-    assert caller.press(caller.post("/voice/wiltshire"), "3").says() == [closed_words(when)]
+    assert caller.press(caller.post("/voice/wiltshire"), "3").says() == [closed_words(when), GOODBYE]
 
 
 def test_key_1_during_the_closed_message_connects_child_at_risk(twilio: Twilio, clock: FrozenClock) -> None:
@@ -174,7 +177,8 @@ def test_service_closed_three_weeks_says_when_it_reopens(test_line: Any, clock: 
     assert answer.says() == [
         "The service for holiday clubs is closed at the moment. It opens again on Monday 9 August at 9 am. "
         "The number is zero one two two five, seven one three zero nine zero. "
-        "If you are worried that a child is at risk, press 1."
+        "If you are worried that a child is at risk, press 1.",
+        GOODBYE,
     ]
 
 

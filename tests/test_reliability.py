@@ -58,6 +58,7 @@ def gunicorn(
         "IVR_INSTANCE_PATH": str(tmp_path),
         "IVR_CONFIG_DIR": str(config_dir),
         "IVR_HASH_KEY": "reliability-test",
+        "IVR_DEFAULT_LINE": "wiltshire",  # production refuses to start without it: the shipped lines list no numbers
         **(extra_env or {}),
     }
     with log.open("wb") as out:

@@ -179,9 +179,17 @@ def test_repeat_and_back_keys(twilio: Twilio) -> None:
     assert back.gather().get("action").split("?")[0].endswith("/input/main")
 
 
-def test_no_input_three_times_connects_child_at_risk(twilio: Twilio) -> None:
-    """Silence replays the menu up to 3 tries, then connects the child-at-risk route, never hangs up."""
-    answer = twilio.post("/voice/wiltshire")
+def test_no_input_at_the_start_menu_connects_child_at_risk(twilio: Twilio) -> None:
+    """Silence through the start menu connects the child-at-risk route at once: no replay, never a hang-up."""
+    answer = twilio.wait(twilio.post("/voice/wiltshire"))
+    assert answer.says() == ["Connecting you to someone who can help."]
+    connected = twilio.post(answer.redirect())
+    assert connected.dialled() == ["+443004560108"]
+
+
+def test_no_input_in_a_sub_menu_replays_it_up_to_three_tries(twilio: Twilio) -> None:
+    """Silence in a sub-menu (the caller could press 6) replays it up to 3 tries, then connects the child-at-risk route."""
+    answer = twilio.press(twilio.post("/voice/wiltshire"), "6")
     for attempt in (1, 2):
         answer = twilio.wait(answer)
         assert "did not hear a choice" in answer.text()
@@ -191,6 +199,16 @@ def test_no_input_three_times_connects_child_at_risk(twilio: Twilio) -> None:
     assert "Connecting you to someone who can help." in answer.text()
     connected = twilio.post(answer.redirect())
     assert connected.dialled() == ["+443004560108"]
+
+
+def test_every_replay_of_the_start_menu_says_the_999_warning_first(twilio: Twilio) -> None:
+    """After a wrong key, and after 9 or 0, the start menu opens with the 999 warning again."""
+    warning = "If a child is in immediate danger, hang up and call 999."
+    start = twilio.post("/voice/wiltshire")
+    sorry = twilio.press(start, "7")
+    replays = [twilio.post(sorry.redirect()), twilio.press(start, "9"), twilio.press(twilio.press(start, "6"), "0")]
+    for replay in replays:
+        assert replay.says()[0] == warning and replay.gather().get("action", "").split("?")[0].endswith("/input/main")
 
 
 def test_invalid_key_counts_as_a_try(twilio: Twilio) -> None:
@@ -357,11 +375,12 @@ def test_no_text_to_a_withheld_number(twilio: Twilio, http_client: Any) -> None:
 
 
 def test_closed_service_says_when_it_opens(twilio: Twilio, clock: FrozenClock) -> None:
-    """SEND at night is closed: the caller hears when it opens and its number, then the menu."""
+    """SEND at night is closed: the caller hears when it opens, its number and the urgent key; silence ends the call politely."""
     clock.at = london(NIGHT)
     answer = twilio.press(twilio.post("/voice/wiltshire"), "3")
     assert "opens again today at 8:45 am" in answer.text()
-    assert answer.redirect().split("?")[0].endswith("/voice/wiltshire/menu/main")
+    assert [v.tag for v in answer.doc] == ["Gather", "Say", "Hangup"] and answer.says()[-1] == "Thank you for calling. Goodbye."
+    assert answer.redirect() is None and answer.dialled() == []
 
 
 def test_voice_is_configurable_per_line(settings: dict[str, Any], tmp_path: Any) -> None:

@@ -29,6 +29,8 @@ ACCEPT_KEY = "1"
 TEXT_KEY = "1"  # after a team's details: have them sent by text message
 CODE_END = "#"  # ends a shortcut code
 ANSWERED = frozenset({"completed", "answered"})
+NO_RULE = "no rule for an always-open service"  # the FALLBACK reason the web layer raises an alert for
+GOODBYE = "Thank you for calling. Goodbye."
 
 SendText = Callable[[str, str], bool]
 """Send a text message (to, body); True when it went. The web layer's, handed to `details_input`."""
@@ -68,6 +70,14 @@ class CallFlow:
             for first in {r.destination for r in service.rules}
             | {o.destination for o in schedule.overrides if o.covers(service.key)}
         }
+        # An always-open service with no rule at some instant (a gap the proof did not reach) is never
+        # "closed": its own fallbacks are rung, then the line's 24/7 list.
+        every_hour = [d.key for d in round_the_clock(line)]
+        self._gap_orders = {
+            service.key: dialable_once(schedule, [*service.fallback, *every_hour])
+            for service in schedule.services.values()
+            if service.always_open
+        }
 
     # -- URLs -------------------------------------------------------------------------------
 
@@ -86,15 +96,16 @@ class CallFlow:
         return Reply(self._menu_verbs(where, intro), [(Fact.MENU, {"menu": self.flow.start})])
 
     def menu(self, where: Where) -> Reply:
-        """Play the menu at the end of the trail."""
-        return Reply(self._menu_verbs(where, ()), [(Fact.MENU, {"menu": where.menu})])
+        """Play the menu at the end of the trail; the start menu always begins with the 999 warning."""
+        intro = (Say(self.flow.warning),) if where.menu == self.flow.start else ()
+        return Reply(self._menu_verbs(where, intro), [(Fact.MENU, {"menu": where.menu})])
 
     def _menu_verbs(self, where: Where, intro: tuple[Say, ...]) -> list[Verb]:
         menu = self.flow.menus[where.menu]
         options, top_level, nested = self._prompts[menu.key]
         action = self.url("input", menu.key, **where.to_query())
         prompts = (*intro, *options, nested if len(where.trail) > 1 else top_level)
-        # With no key pressed Twilio falls through to the Redirect, which counts as a try.
+        # With no key pressed Twilio falls through to the Redirect (twilio.com/docs/voice/twiml/gather): `retry`.
         return [Gather(action, prompts, 1, MENU_TIMEOUT, "", self._hints[menu.key]), Redirect(action)]
 
     def _menu_prompts(self, menu: Menu) -> tuple[tuple[Say, ...], Say, Say]:
@@ -132,9 +143,15 @@ class CallFlow:
         chain = Chain(option.service, via=f"option {option.key} of the {menu.key} menu")
         return _with(facts, self.connect(chain, call))
 
-    def retry(self, where: Where, silent: bool) -> Reply:
-        """No input (`silent`) or a wrong key: play the menu again; after the last try, connect."""
-        if where.tries >= self.flow.tries:
+    def retry(self, where: Where, silent: bool, keyed: bool = False) -> Reply:
+        """No input (`silent`) or a wrong key: play the menu again; after the last try, connect the urgent route.
+
+        Silence through the whole start menu connects at once: a caller who says nothing may be unable
+        to speak, and a second hearing would keep them from a person for another half minute. `keyed`:
+        the caller pressed a key in this step (the shortcut key, then no code), so they can press.
+        """
+        speechless = silent and not keyed and where.menu == self.flow.start
+        if speechless or where.tries >= self.flow.tries:
             reason = f"{'no choice' if silent else 'no valid choice'} after {where.tries} tries"
             chain = Chain(self._urgent.key, via=f"after {where.tries} tries without a choice")
             connect = Redirect(self.url("connect", chain.service, **chain.to_query()))
@@ -156,7 +173,7 @@ class CallFlow:
         code = heard.digits.rstrip(CODE_END)
         shortcut = self.flow.shortcuts.get(code)
         if shortcut is None:
-            retry = self.retry(where, silent=not code)
+            retry = self.retry(where, silent=not code, keyed=True)
             return Reply(
                 [Say("That code is not recognised."), *retry.verbs],
                 [(Fact.KEY, {"menu": "shortcut", "digits": code}), *retry.facts],
@@ -180,13 +197,19 @@ class CallFlow:
         decision = decision or self.router.route(chain.service, call.now)
         facts: list[tuple[Fact, Detail]] = [(Fact.ROUTE, _route_fact(decision))]
         dest = decision.destination
-        if dest is None:
+        if dest is None and decision.service in self._gap_orders:
+            # No rule covers this instant, although the service must always be open: never "closed".
+            facts.append((Fact.FALLBACK, {"reason": NO_RULE, "service": decision.service}))
+            order = self._gap_orders[decision.service]
+        elif dest is None:
             return Reply(self._closed(decision, call.now), facts)
-        if dest.number is None:
+        elif dest.number is None:
             return Reply(self._details_verbs(dest), facts)
-        remaining = [d for d in self.dial_order(decision) if d.key not in chain.tried]
+        else:
+            order = self.dial_order(decision)
+        remaining = [d for d in order if d.key not in chain.tried]
         if not remaining:
-            return Reply(self._exhausted(chain), facts)
+            return Reply(self._exhausted(chain, call.now), facts)
         target = remaining[0]
         rung = chain.rung(target.key)
         say = Say(f"Connecting you to {target.name}." if not chain.tried else f"Trying {target.name}.")
@@ -229,13 +252,12 @@ class CallFlow:
         nxt = self.connect(chain, call)
         return Reply([Say("There was no answer."), *nxt.verbs], [(Fact.DIAL, fact), *nxt.facts])
 
-    def _exhausted(self, chain: Chain) -> list[Verb]:
-        front = self.line.schedule.destinations[self.flow.front_door]
-        words = [
-            Say("I am sorry, nobody could take your call."),
-            Say(self.flow.warning),
-            Say(f"You can also call {front.name} on {spoken(front.number or '')}."),
-        ]
+    def _exhausted(self, chain: Chain, now: datetime) -> list[Verb]:
+        words = [Say("I am sorry, nobody could take your call."), Say(self.flow.warning)]
+        # Who is on duty now for the urgent service, not the front door, which may be closed at this hour.
+        on_duty = self.router.route(self._urgent.key, now).destination
+        if on_duty is not None and on_duty.number:
+            words.append(Say(f"You can also call {on_duty.name} on {spoken(on_duty.number)}."))
         if chain.round >= ROUNDS:
             return [*words, Say("Please call again. Goodbye."), Hangup()]
         action = self.url("again", chain.service, **chain.next_round().to_query())
@@ -328,9 +350,11 @@ class CallFlow:
         urgent = next((o for o in self.flow.menus[self.flow.start].options if o.service == self._urgent.key), None)
         if urgent is not None:
             words += f" If you are worried that a child is at risk, press {urgent.key}."
-        # Keys pressed during the message count as choices in the start menu.
+        # Keys pressed during the message count as choices in the start menu. Silence ends the call
+        # politely: a caller who asked for a closed service is not put into the safeguarding queue
+        # unless they choose it (a Gather with no input falls through, twilio.com/docs/voice/twiml/gather).
         action = self.url("input", self.flow.start, **Where((self.flow.start,)).to_query())
-        return [Gather(action, (Say(words),), 1, 1), Redirect(self.url("menu", self.flow.start))]
+        return [Gather(action, (Say(words),), 1, MENU_TIMEOUT), Say(GOODBYE), Hangup()]
 
     # -- when all else fails ----------------------------------------------------------------
 

@@ -11,10 +11,13 @@ from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config.snapshot import Snapshot
+from ivr.core.errors import UnknownLine
 from ivr.core.facts import Fact
-from ivr.core.flow import CallFlow, Reply, SendText, no_line, static_fallback
+from ivr.core.flow import NO_RULE, CallFlow, Reply, SendText, no_line, static_fallback
+from ivr.core.line import Line
 from ivr.core.numbers import mask
 from ivr.core.state import Call, Chain, DialResult, Heard, Screening, Where
+from ivr.core.verbs import Dial, Hangup
 from ivr.records.recorder import Recorder
 from ivr.services import current
 from ivr.web import twiml
@@ -22,7 +25,11 @@ from ivr.web.health import count
 from ivr.web.security import base_url, host_is_trusted, is_signed, request_host
 
 log = logging.getLogger(__name__)
+alert_log = logging.getLogger("ivr.alerts")  # where ivr.notify.alerts writes its ERROR lines, so they are watched alike
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+NOT_LINES = frozenset({"status", "fallback"})  # /voice/<these> are Twilio's callbacks, not lines
+ANSWERERS_STEPS = frozenset({"screen", "screened"})  # /voice/<line>/<these>: the answerer's side of a Dial
+NEUTRAL_VOICE, NEUTRAL_LANGUAGE = "Polly.Amy", "en-GB"  # for answers that belong to no line
 
 
 def init_app(app: Flask) -> None:
@@ -116,14 +123,40 @@ def _snapshot() -> Snapshot:
 
 
 def _flow_for(snapshot: Snapshot, line: str | None) -> CallFlow:
-    """The named line, else the line of the called number, else the configured default."""
-    if line and line in snapshot.flows:
-        return snapshot.flows[line]
+    """The line named in the URL; for `POST /voice`, the line listing the called number, else IVR_DEFAULT_LINE.
+
+    Never any other line: raises UnknownLine when the line named (or the default) is not configured.
+    """
+    named = line or _line_in_url()
+    if named:
+        if named not in snapshot.flows:
+            raise UnknownLine(named)
+        return snapshot.flows[named]
     by_number = snapshot.config.line_for_number(request.form.get("To", ""))
     if by_number is not None:
         return snapshot.flows[by_number.key]
-    # The default line may have gone from a reloaded configuration; any line beats no answer.
-    return snapshot.flows.get(current().settings.default_line) or snapshot.flows[min(snapshot.flows)]
+    default = current().settings.default_line
+    if default not in snapshot.flows:
+        raise UnknownLine(default)
+    return snapshot.flows[default]
+
+
+def _line_in_url() -> str | None:
+    """The line a `/voice/<line>/...` path names, also for a path no route knows (a trailing slash, an unknown step)."""
+    parts = request.path.split("/")
+    named = parts[2] if len(parts) > 2 and parts[1] == "voice" else ""
+    return named if named and named not in NOT_LINES else None
+
+
+def _answerers_side() -> bool:
+    """Whether this request comes from the person answering a Dial (its `<Number url>` document or that document's keys)."""
+    parts = request.path.split("/")
+    return len(parts) > 3 and parts[1] == "voice" and parts[3] in ANSWERERS_STEPS
+
+
+def _line_for_number(lines: dict[str, Line], called: str) -> str | None:
+    """The line whose flow lists the called number, among lines loaded on their own (no snapshot needed)."""
+    return next((key for key, line in sorted(lines.items()) if called and called in line.flow.numbers), None)
 
 
 def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
@@ -145,14 +178,32 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
             log.warning("no configuration is live; %s gets its line's static answer", request.path)
             count("safe_answer")
             reply, flow = Reply([]), None
+        except UnknownLine as unknown:
+            log.error("%s names %s; answering with the 999 message or that line's static answer", request.path, unknown)
+            count("safe_answer")
+            reply, flow = Reply([]), None
         except Exception:  # the caller must be connected whatever went wrong
             log.exception("webhook %s failed; answering with the safe route", request.path)
             count("safe_answer")
             reply, flow = _safe_reply(flow, call, line)
+        _alert_on_gaps(flow, call, reply)
         _record(flow, call, step, reply)
         return _twiml(flow, step, reply, line)
 
     return wrapper
+
+
+def _alert_on_gaps(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
+    """An always-open service without a rule now is a configuration the proof missed: an ERROR line for the watchers."""
+    for kind, detail in reply.facts:
+        if kind is Fact.FALLBACK and detail.get("reason") == NO_RULE and flow is not None:
+            alert_log.error(
+                "ALERT: %s %s has no rule at %s; call %s rings its fallbacks and the 24/7 list",
+                flow.line.key,
+                detail.get("service"),
+                call.now.isoformat(timespec="minutes") if call else "this time",
+                call.sid if call else "unknown",
+            )
 
 
 def _stamped(reply: Reply, digest: str) -> Reply:
@@ -162,44 +213,73 @@ def _stamped(reply: Reply, digest: str) -> Reply:
 
 
 def _safe_reply(flow: CallFlow | None, call: Call | None, line: str | None = None) -> tuple[Reply, CallFlow | None]:
+    """The line's safe route; on the answerer's side a Hangup, which leaves the dial unaccepted so the chain rings on.
+
+    Twilio runs a `<Number url>` document with only `<Play>`, `<Say>`, `<Gather>` and `<Hangup>` ("The url
+    attribute does not support any other TwiML verbs", twilio.com/docs/voice/twiml/number#url): never a `<Dial>` there.
+    """
+    if _answerers_side():
+        return Reply([Hangup()]), flow
     try:
         flow = flow or _flow_for(_snapshot(), line)
         return flow.safe(call.now if call else None), flow
+    except (NothingLive, UnknownLine) as missing:
+        log.warning("no safe route for %s (%s); answering with the static answer", request.path, missing)
+        return Reply([]), None
     except Exception:  # even the live configuration may be what broke
         log.exception("safe route failed; answering with the static list")
         return Reply([]), flow
 
 
 def _static_answer(line: str | None) -> str:
-    """The static safe answer of the line named in the URL; never another council's numbers.
+    """The static safe answer of the call's line; never another council's numbers.
 
-    A named line that cannot be loaded gets the 999 message; only a call that names no line
-    gets the answer of last resort (the default line's).
+    The line named in the URL, else (`POST /voice`, `/voice/fallback`) the line listing the called
+    number, else IVR_DEFAULT_LINE. A line that cannot be loaded on its own, or no line at all, gets
+    the 999 message; the answerer's side of a Dial gets a Hangup.
     """
-    if not line:
-        return current().static_twiml
-    found = current().live.static_lines.get(line)
+    if _answerers_side():
+        return twiml.render([Hangup()], NEUTRAL_VOICE, NEUTRAL_LANGUAGE)
+    services = current()
+    lines = services.live.static_lines
+    key = line or _line_in_url() or _line_for_number(lines, request.form.get("To", "")) or services.settings.default_line
+    found = lines.get(key)
     if found is None:
-        return twiml.render(no_line(), "Polly.Amy", "en-GB")
+        return twiml.render(no_line(), NEUTRAL_VOICE, NEUTRAL_LANGUAGE)
     return twiml.render(static_fallback(found), found.flow.voice, found.flow.language)
 
 
 def _twiml(flow: CallFlow | None, step: int, reply: Reply, line: str | None = None) -> Response:
+    verbs = reply.verbs
+    if _answerers_side() and any(isinstance(verb, Dial) for verb in verbs):
+        log.error("a <Dial> in the answerer's document of %s; hanging up their side instead", request.path)
+        verbs = [Hangup()]  # Twilio refuses a <Dial> in a <Number url> document (error 13201)
     try:
-        if flow is None or not reply.verbs:
+        if not verbs:
             body = _static_answer(line)
+        elif flow is None:  # the answerer's Hangup, when no line could be read
+            body = twiml.render(verbs, NEUTRAL_VOICE, NEUTRAL_LANGUAGE)
         else:
             body = twiml.render(
-                reply.verbs,
+                verbs,
                 flow.flow.voice,
                 flow.flow.language,
                 base_url(request, current().settings.public_url),
                 step + 1,
             )
     except Exception:
-        log.exception("rendering TwiML failed; answering with the static list")
-        body = current().static_twiml
+        log.exception("rendering TwiML failed; answering with the static answer")
+        body = _last_resort(line)
     return Response(body, status=200, mimetype="text/xml")
+
+
+def _last_resort(line: str | None) -> str:
+    """The line's static answer, else the 999 message built at start (which names no council)."""
+    try:
+        return _static_answer(line)
+    except Exception:
+        log.exception("the static answer failed too; answering with the 999 message")
+        return current().static_twiml
 
 
 def _recorder() -> Recorder:
@@ -343,12 +423,10 @@ def status() -> Response:
 def fallback() -> Response:
     """For Twilio's fallback URL: the static safe answer, without touching the schedule."""
     try:
-        line = request.args.get("line") or ""
-        if line not in current().live.static_lines:
-            snapshot = current().live.current()
-            line = _flow_for(snapshot, None).line.key if snapshot else current().settings.default_line
-        body = _static_answer(line)
+        # `?line=` names the line; without it, the line is found as for `POST /voice` (called number, else
+        # IVR_DEFAULT_LINE). A line named but not configured gets the 999 message, never another council's numbers.
+        body = _static_answer(request.args.get("line") or None)
     except Exception:
-        log.exception("fallback answer failed; answering with the static list")
+        log.exception("fallback answer failed; answering with the 999 message")
         body = current().static_twiml
     return Response(body, status=200, mimetype="text/xml")
