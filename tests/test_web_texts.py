@@ -141,3 +141,44 @@ def test_the_worker_is_a_daemon_thread() -> None:
     assert worker.daemon
     outbox.stop(5)
     assert not worker.is_alive()
+
+
+def test_the_story_tells_a_queued_and_a_failed_text() -> None:
+    """A call's story reads 'Queued a text ...' and 'Could not text ...: reason' for the outbox's facts."""
+    from tests.test_calls_cli import told
+
+    lines = told(
+        [
+            (1, "sms", {"to_masked": "*********456", "destination": "lado", "status": "queued"}),
+            (
+                2,
+                "sms",
+                {
+                    "to_masked": "*********456",
+                    "destination": "lado",
+                    "status": "failed",
+                    "sent": False,
+                    "reason": "Twilio answered 400",
+                },
+            ),
+        ]
+    )
+    assert lines[1:3] == [
+        "02:14:06 Queued a text of lado's details to *********456",
+        "02:14:07 Could not text lado's details to *********456: Twilio answered 400",
+    ]
+
+
+def test_alerts_are_texted_through_the_outbox(settings: dict[str, Any]) -> None:
+    """An alert with Twilio taking 3 s returns at once; the worker texts it to the administrator."""
+    slow = SlowHttpClient()
+    app = create_app(
+        {**settings, "IVR_TWILIO_HTTP_CLIENT": slow, "IVR_ALERT_NUMBER": "+447911000001", "IVR_ALERT_FROM": "+441225000000"}
+    )
+    started = time.monotonic()
+    services_of(app).alerts.alert("records backlog")
+    assert time.monotonic() - started < 1.0
+    assert services_of(app).outbox.drain(10)
+    assert [(r["data"]["To"], r["data"]["Body"]) for r in slow.requests] == [
+        ("+447911000001", "Safeguarding line router: records backlog")
+    ]
