@@ -12,9 +12,12 @@ from flask import Flask
 
 from ivr import clock
 from ivr.core.errors import IvrError
+from ivr.core.facts import Fact
 from ivr.core.flow import no_line
+from ivr.core.state import Call
 from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
+from ivr.notify.outbox import Outbox, Report, Text
 from ivr.notify.sms import TextSender
 from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
@@ -49,7 +52,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise StartupRefused(f"IVR_SERVE must be 'releases' or 'working-files', not {settings.serve!r}")
 
     texts = TextSender(settings.account_sid, settings.auth_token, overrides.get("IVR_TWILIO_HTTP_CLIENT"))
-    alerts = Alerts(texts, settings.alert_number, settings.alert_from)
     store = CallStore(
         settings.database_url,
         instance_path=Path(app.instance_path),
@@ -61,6 +63,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     except Exception:  # a database outage must not stop calls being answered
         log.exception("the call records database cannot be reached or upgraded; calls are answered regardless")
     clock_now = overrides.get("IVR_CLOCK") or london_now
+    recorder = Recorder(store, simulated=settings.simulated)
+    outbox = Outbox(texts, _text_outcomes(recorder, clock_now))
+    alerts = Alerts(outbox, settings.alert_number, settings.alert_from)
     publisher = Publisher(store, settings.release_cache)
     live = LiveRelease(settings.config_dir, publisher, settings.follow_seconds, clock_now)
     live.boot(from_releases=settings.serve != "working-files")
@@ -71,8 +76,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         live=live,
         publisher=publisher,
         store=store,
-        recorder=Recorder(store, simulated=settings.simulated),
+        recorder=recorder,
         texts=texts,
+        outbox=outbox,
         alerts=alerts,
         clock=clock_now,
         static_twiml=twiml.render(no_line(), "Polly.Amy", "en-GB"),
@@ -110,6 +116,17 @@ def _check_default_line(settings: Settings, live: LiveRelease) -> None:
     if settings.env == "production":
         raise StartupRefused(problem)
     log.warning("%s (until then such calls hear the 999 message)", problem)
+
+
+def _text_outcomes(recorder: Recorder, clock_now: Any) -> Report:
+    """What the text worker tells the call records: each text's outcome as an SMS fact on its call."""
+
+    def report(text: Text, detail: dict[str, Any]) -> None:
+        if text.call:  # an alert belongs to no call
+            call = Call(text.call, None, text.sender, clock_now())
+            recorder.record(text.line, call, [(Fact.SMS, detail)], f"sms:{text.key}")
+
+    return report
 
 
 def _check_mode(settings: Settings) -> None:

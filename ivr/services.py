@@ -21,6 +21,7 @@ from ivr.config.loader import PROJECT_DIR
 from ivr.core.errors import IvrError
 from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
+from ivr.notify.outbox import Outbox
 from ivr.notify.sms import TextSender
 from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
@@ -176,6 +177,7 @@ class Services:
     store: CallStore
     recorder: Recorder
     texts: TextSender
+    outbox: Outbox  # texts sent off the request path, by this process's worker thread
     alerts: Alerts
     clock: Callable[[], datetime]  # the instant now, in London; tests freeze it
     static_twiml: str  # the answer of last resort, built while everything worked

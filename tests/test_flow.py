@@ -115,9 +115,9 @@ def hampshire() -> CallFlow:
     return flow_of("hampshire")
 
 
-def call(at: Any = OFFICE, caller: str | None = CALLER) -> Call:
-    """The caller's call CA1 at `at`."""
-    return Call("CA1", caller, "+441225000000", at)
+def call(at: Any = OFFICE, caller: str | None = CALLER, texting: bool = True) -> Call:
+    """The caller's call CA1 at `at`, on a router that can send texts unless `texting` is False."""
+    return Call("CA1", caller, "+441225000000", at, texting=texting)
 
 
 def facts(reply: Reply) -> list[tuple[Fact, Any]]:
@@ -657,28 +657,73 @@ class Texts:
         return self.goes
 
 
-def test_1_texts_the_details_to_the_caller(wiltshire: CallFlow) -> None:
-    """1 after No Worries' details sends them by text and says so; the number is recorded masked."""
+NO_WORRIES_SPOKEN = (
+    Say("Email noworries dot nhswiltshire at nhs dot net."),
+    Say("Web w w w dot facebook dot com slash NoWorriesWiltshire."),
+    Say("To hear them again, press 9. To go back to the menu, press 0."),
+)
+QUEUED_LEAD = Say("We will send them by text message now. In case it does not arrive, here they are again:")
+NOT_QUEUED_LEAD = Say("Sorry, a text message cannot be sent just now. Here are the details again:")
+
+
+def read_again(lead: Say) -> list[Any]:
+    """No Worries' details read again after `lead`, without the text offer."""
+    return [
+        Gather("/voice/wiltshire/details/sexual-health", (lead, *NO_WORRIES_SPOKEN), 1, 6),
+        Redirect("/voice/wiltshire/menu/main"),
+    ]
+
+
+SEXUAL_HEALTH_NO_TEXT = [
+    Gather(
+        "/voice/wiltshire/details/sexual-health",
+        (Say("No Worries, the young people's sexual health service for 13 to 24 year olds."), *NO_WORRIES_SPOKEN),
+        1,
+        6,
+    ),
+    Redirect("/voice/wiltshire/menu/main"),
+]
+
+
+def test_1_queues_the_text_and_reads_the_details_again(wiltshire: CallFlow) -> None:
+    """1 after No Worries' details queues them as a text, then reads them again in case it never arrives."""
     texts = Texts()
     reply = wiltshire.details_input("sexual-health", Heard("1"), call(), texts)
     assert texts.sent == [(CALLER, NO_WORRIES_TEXT)]
-    assert reply.verbs == [Say("The details have been sent to you by text message."), Redirect("/voice/wiltshire/menu/main")]
-    assert reply.facts == [(Fact.SMS, {"to_masked": "*********456", "sent": True, "destination": "sexual-health"})]
+    assert reply.verbs == read_again(QUEUED_LEAD)
+    assert reply.facts == [(Fact.SMS, {"to_masked": "*********456", "destination": "sexual-health", "status": "queued"})]
 
 
-def test_a_text_that_fails_is_apologised_for(wiltshire: CallFlow) -> None:
-    """When the text cannot be sent the caller hears so, and the record says it was not sent."""
+def test_a_text_that_cannot_be_queued_is_apologised_for(wiltshire: CallFlow) -> None:
+    """When the text cannot be queued the caller hears so and the details again; the record says it failed."""
     reply = wiltshire.details_input("sexual-health", Heard("1"), call(), Texts(goes=False))
-    assert reply.verbs[0] == Say("Sorry, a text message cannot be sent to the number you are calling from.")
-    assert reply.facts == [(Fact.SMS, {"to_masked": "*********456", "sent": False, "destination": "sexual-health"})]
+    assert reply.verbs == read_again(NOT_QUEUED_LEAD)
+    assert reply.facts == [
+        (
+            Fact.SMS,
+            {
+                "to_masked": "*********456",
+                "destination": "sexual-health",
+                "status": "failed",
+                "sent": False,
+                "reason": "not queued",
+            },
+        )
+    ]
 
 
-def test_no_text_to_a_withheld_number(wiltshire: CallFlow) -> None:
-    """A withheld caller gets no text attempt at all."""
+@pytest.mark.parametrize(
+    ("caller", "texting"),
+    [(None, True), ("+441225000001", True), (CALLER, False)],
+    ids=["withheld", "landline", "texting_not_configured"],
+)
+def test_no_text_is_offered_or_sent(wiltshire: CallFlow, caller: str | None, texting: bool) -> None:
+    """Withheld, a landline, or no texting configured: the details omit the text offer, and 1 reads them again."""
     texts = Texts()
-    reply = wiltshire.details_input("sexual-health", Heard("1"), call(caller=None), texts)
-    assert texts.sent == []
-    assert reply.facts == [(Fact.SMS, {"to_masked": "***", "sent": False, "destination": "sexual-health"})]
+    assert wiltshire.menu_input(Where(("main",)), Heard("5"), call(caller=caller, texting=texting)).verbs == SEXUAL_HEALTH_NO_TEXT
+    reply = wiltshire.details_input("sexual-health", Heard("1"), call(caller=caller, texting=texting), texts)
+    assert texts.sent == [] and reply.facts == []
+    assert reply.verbs == SEXUAL_HEALTH_NO_TEXT
 
 
 @pytest.mark.parametrize(

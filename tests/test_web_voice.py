@@ -10,6 +10,7 @@ import pytest
 from ivr import config
 from ivr.app import create_app
 from ivr.core.flow import ROUNDS
+from ivr.services import services_of
 from tests.builders import shipped_copy
 from tests.conftest import FrozenClock, Twilio, london
 
@@ -354,24 +355,27 @@ def test_rounds_end_with_goodbye_not_silence(twilio: Twilio) -> None:
 # -- details and text messages ----------------------------------------------------------------
 
 
-def test_email_only_service_reads_details_and_texts_them(twilio: Twilio, http_client: Any) -> None:
-    """No Worries has no number: the address is read out and sent by text on request."""
+def test_email_only_service_reads_details_and_texts_them(twilio: Twilio, http_client: Any, app: Any) -> None:
+    """No Worries has no number: the address is read out, and on request read again while a text is sent."""
     details = twilio.press(twilio.post("/voice/wiltshire"), "5")
     assert "noworries dot nhswiltshire at nhs dot net" in details.text()
     sent = twilio.press(details, "1")
-    assert "sent to you by text message" in sent.text()
+    assert sent.text().startswith("We will send them by text message now. In case it does not arrive, here they are again:")
+    assert services_of(app).outbox.drain(5)
     (request,) = http_client.requests
     assert request["url"].endswith("/Messages.json")
     assert request["data"]["To"] == "+447911123456"
     assert "noworries.nhswiltshire@nhs.net" in request["data"]["Body"]
 
 
-def test_no_text_to_a_withheld_number(twilio: Twilio, http_client: Any) -> None:
-    """A withheld caller is told a text cannot be sent, and nothing is sent."""
+def test_no_text_to_a_withheld_number(twilio: Twilio, http_client: Any, app: Any) -> None:
+    """A withheld caller is not offered a text; 1 reads the details again and nothing is sent."""
     twilio.params["From"] = "anonymous"
     details = twilio.press(twilio.post("/voice/wiltshire"), "5")
-    assert "cannot be sent" in twilio.press(details, "1").text()
-    assert http_client.requests == []
+    assert "text message" not in details.text()
+    again = twilio.press(details, "1")
+    assert "noworries dot nhswiltshire at nhs dot net" in again.text() and "text message" not in again.text()
+    assert services_of(app).outbox.drain(5) and http_client.requests == []
 
 
 def test_closed_service_says_when_it_opens(twilio: Twilio, clock: FrozenClock) -> None:

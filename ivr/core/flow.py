@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import phonenumbers
+
 from ivr.core.facts import Detail, Fact
 from ivr.core.line import Line
 from ivr.core.model import Decision, Destination, Menu, Option, Schedule
@@ -33,7 +35,7 @@ NO_RULE = "no rule for an always-open service"  # the FALLBACK reason the web la
 GOODBYE = "Thank you for calling. Goodbye."
 
 SendText = Callable[[str, str], bool]
-"""Send a text message (to, body); True when it went. The web layer's, handed to `details_input`."""
+"""Queue a text message (to, body) for sending; True when queued. The web layer's, handed to `details_input`."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ class CallFlow:
         elif dest is None:
             return Reply(self._closed(decision, call.now), facts)
         elif dest.number is None:
-            return Reply(self._details_verbs(dest), facts)
+            return Reply(self._details_verbs(dest, can_text(call)), facts)
         else:
             order = self.dial_order(decision)
         remaining = [d for d in order if d.key not in chain.tried]
@@ -309,32 +311,42 @@ class CallFlow:
 
     # -- details read out -------------------------------------------------------------------
 
-    def _details_verbs(self, dest: Destination) -> list[Verb]:
-        prompts = [Say(f"{_sentence(dest.name)}.")]
-        prompts.extend(Say(line) for line in contact_lines(dest, spoken_form=True))
+    def _details_verbs(self, dest: Destination, offer_text: bool) -> list[Verb]:
+        """A team's details read out, then what the caller may press; texting only when `offer_text`."""
+        return self._details_gather(dest, [Say(f"{_sentence(dest.name)}.")], offer_text)
+
+    def _details_gather(self, dest: Destination, lead: list[Say], offer_text: bool) -> list[Verb]:
+        keys = self.flow.keys
+        prompts = [*lead, *(Say(line) for line in contact_lines(dest, spoken_form=True))]
+        text = f"To have these details sent to you by text message, press {TEXT_KEY}. " if offer_text else ""
         prompts.append(
             Say(
-                f"To have these details sent to you by text message, press {TEXT_KEY}. To hear them again, press {_key_name(self.flow.keys.repeat)}. To go back to the menu, press {_key_name(self.flow.keys.back)}."
+                f"{text}To hear them again, press {_key_name(keys.repeat)}. To go back to the menu, press {_key_name(keys.back)}."
             )
         )
         action = self.url("details", dest.key)
         return [Gather(action, tuple(prompts), 1, MENU_TIMEOUT), Redirect(self.url("menu", self.flow.start))]
 
     def details_input(self, destination: str, heard: Heard, call: Call, send: SendText) -> Reply:
-        """After a team's details: 1 texts them to the caller through `send`, 9 reads them again, * asks for a code."""
+        """After a team's details: 1 queues them as a text through `send` and reads them again, 9 reads them again, * asks for a code.
+
+        Whether a text arrives is known only after the call step has been answered, so the caller
+        always hears the details again: a text that fails never leaves them without the details.
+        Key 1 texts only when the text was offered (`can_text`); otherwise it reads the details again.
+        """
         dest = self.line.schedule.destinations[destination]
         keys = self.flow.keys
-        if heard.digits == TEXT_KEY:
-            sent = send(call.caller, sms_text(self.line, dest)) if call.caller else False
-            words = (
-                "The details have been sent to you by text message."
-                if sent
-                else "Sorry, a text message cannot be sent to the number you are calling from."
-            )
-            fact = {"to_masked": mask(call.caller or ""), "sent": sent, "destination": dest.key}
-            return Reply([Say(words), Redirect(self.url("menu", self.flow.start))], [(Fact.SMS, fact)])
-        if heard.digits == keys.repeat:
-            return Reply(self._details_verbs(dest))
+        if heard.digits == TEXT_KEY and can_text(call) and call.caller:
+            queued = send(call.caller, sms_text(self.line, dest))
+            detail: Detail = {"to_masked": mask(call.caller), "destination": dest.key, "status": "queued"}
+            if queued:
+                lead = "We will send them by text message now. In case it does not arrive, here they are again:"
+            else:
+                lead = "Sorry, a text message cannot be sent just now. Here are the details again:"
+                detail = {**detail, "status": "failed", "sent": False, "reason": "not queued"}
+            return Reply(self._details_gather(dest, [Say(lead)], offer_text=False), [(Fact.SMS, detail)])
+        if heard.digits in (keys.repeat, TEXT_KEY):
+            return Reply(self._details_verbs(dest, can_text(call)))
         if heard.digits == keys.shortcut:
             return self.ask_code(Where((self.flow.start,)))
         return Reply([Redirect(self.url("menu", self.flow.start))])
@@ -445,6 +457,16 @@ def contact_lines(dest: Destination, spoken_form: bool) -> list[str]:
     if dest.note and not spoken_form:
         lines.append(dest.note)
     return lines
+
+
+def can_text(call: Call) -> bool:
+    """Whether this caller can be offered a text: texting is configured and their number is a valid mobile."""
+    if not call.texting or not call.caller:
+        return False
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(call.caller, None)) == phonenumbers.PhoneNumberType.MOBILE
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def sms_text(line: Line, dest: Destination) -> str:

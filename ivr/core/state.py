@@ -34,7 +34,8 @@ Query = Mapping[str, str]  # a URL's query arguments, or a form's fields, as the
 class Call:
     """The call a step belongs to: its SID, the caller (E.164; None when withheld, missing or not valid), the number rung, the instant.
 
-    `withheld` says the caller chose to withhold their number (Twilio's `From` 'anonymous' and the like).
+    `withheld` says the caller chose to withhold their number (Twilio's `From` 'anonymous' and the like);
+    `texting` that this process can send text messages (the web layer's settings say so).
     """
 
     sid: str
@@ -42,9 +43,10 @@ class Call:
     called: str
     now: datetime
     withheld: bool = False
+    texting: bool = False
 
     @classmethod
-    def from_form(cls, form: Query, now: datetime) -> Call:
+    def from_form(cls, form: Query, now: datetime, texting: bool = False) -> Call:
         """The call as Twilio's webhook form describes it, at the instant `now`."""
         sent = form.get("From", "")[:NUMBER_LENGTH]
         return cls(
@@ -53,6 +55,7 @@ class Call:
             called=form.get("To", "")[:NUMBER_LENGTH],
             now=now,
             withheld=is_withheld(sent),
+            texting=texting,
         )
 
     # Who may be shown, and why:

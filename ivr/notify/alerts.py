@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
-
-from ivr.notify.sms import TextSender
+from typing import Protocol
 
 log = logging.getLogger("ivr.alerts")
 _SMS_LIMIT = 600  # characters; a text is for a person's phone, the log has the rest
 
 
+class Texts(Protocol):
+    """Sends or queues a text (ivr.notify.outbox.Outbox in the app, so an alert never waits for Twilio)."""
+
+    def send(self, to: str, sender: str, body: str) -> bool: ...
+
+
 class Alerts:
     """Raises alerts; remembers what it sent so tests and /healthz can tell."""
 
-    def __init__(self, texts: TextSender | None, to: str = "", sender: str = "") -> None:
+    def __init__(self, texts: Texts | None, to: str = "", sender: str = "") -> None:
         self._texts = texts
         self._to = to
         self._sender = sender

@@ -118,8 +118,11 @@ def _fact(e: CallEvent, numbers: dict[str, str], accepted: dict[Any, bool]) -> s
             return f"Twilio reports the dialled call {d.get('status')}" + (f" after {talked}" if talked else "")
         case Fact.SMS:
             what = f"{d['destination']}'s details " if d.get("destination") else ""
+            if d.get("status") == "queued":
+                return f"Queued a text of {what}to {d.get('to_masked')}"
             if d.get("sent") is False:
-                return f"Could not text {what}to {d.get('to_masked')}"
+                reason = f": {d['reason']}" if d.get("reason") else ""
+                return f"Could not text {what}to {d.get('to_masked')}{reason}"
             return f"Texted {what}to {d.get('to_masked')}"
         case Fact.FALLBACK:
             return f"Took the safe route: {d.get('reason')}"

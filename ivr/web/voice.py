@@ -18,6 +18,7 @@ from ivr.core.line import Line
 from ivr.core.numbers import mask
 from ivr.core.state import Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Hangup
+from ivr.notify.outbox import Text
 from ivr.records.recorder import Recorder
 from ivr.services import current
 from ivr.web import twiml
@@ -97,7 +98,7 @@ def _line_in(path: str) -> str | None:
 
 
 def _call() -> Call:
-    return Call.from_form(request.form, current().clock())
+    return Call.from_form(request.form, current().clock(), texting=current().outbox.enabled)
 
 
 def _step() -> int:
@@ -353,7 +354,7 @@ def again(flow: CallFlow, call: Call, service: str) -> Reply:
 @webhook
 def details(flow: CallFlow, call: Call, destination: str) -> Reply:
     """After a team's details were read out: text them, hear them again, or go back."""
-    return flow.details_input(destination, Heard.from_form(request.form), call, _texts_from(call.called))
+    return flow.details_input(destination, Heard.from_form(request.form), call, _texts_from(call, flow.line.key, destination))
 
 
 # -- the answerer's side -------------------------------------------------------------------------
@@ -381,11 +382,12 @@ def _accepted(call: Call, attempt: int) -> bool | None:
     return _recorder().accepted(call.sid, attempt)
 
 
-def _texts_from(twilio_number: str) -> SendText:
-    """Send a text from the line's Twilio number (the one the caller rang)."""
+def _texts_from(call: Call, line: str, destination: str) -> SendText:
+    """Queue a text from the line's Twilio number (the one the caller rang); its outcome goes on this call's record."""
+    outbox = current().outbox
 
     def send(to: str, body: str) -> bool:
-        return current().texts.send(to, twilio_number, body)
+        return outbox.put(Text(to, call.called, body, call=call.sid, line=line, destination=destination))
 
     return send
 
