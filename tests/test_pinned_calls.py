@@ -267,3 +267,26 @@ def test_answerer_who_declines_does_not_end_the_call(screened: Twilio) -> None:
     screen = screened.post(number.get("url") or "", **leg)
     screened.press(screened.press(screen, "5", **leg), "5", **leg)
     assert screened.dial_result(first, "completed", DialCallDuration="12").dialled() == [WILTS_OUT_OF_HOURS]
+
+
+def test_record_tells_machine_detection_and_what_twilio_reported(twilio: Twilio, app: Any) -> None:
+    """Hampshire LADO answered by voicemail: the story says AMD heard a machine, and the dial was not bridged."""
+    first = twilio.press(twilio.post("/voice/hampshire"), "2")
+    number = next(first.doc.iter("Number"))
+    leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": twilio.params["CallSid"]}
+    twilio.post(number.get("url") or "", AnsweredBy="machine_start", **leg)
+    ringing_on = tell(services_of(app).store.story(twilio.params["CallSid"]))
+    assert "11:00:00 Machine detection on attempt 1 heard machine_start: hung up on as a machine" in ringing_on
+    twilio.dial_result(first, "completed", DialBridged="false", DialCallDuration="4")
+    story = services_of(app).store.story(twilio.params["CallSid"])
+    (dial,) = [e.detail for e in story.events if e.kind == "dial"]
+    assert (dial["destination"], dial["status"], dial["answer"], dial["bridged"]) == (
+        "lado",
+        "unaccepted",
+        "machine-detection",
+        False,
+    )
+    told = tell(story)
+    assert "11:00:00 Dialled lado +441962876364: answered but not accepted" in told
+    screen = [e.detail for e in story.events if e.kind == "screen"]
+    assert screen == [{"attempt": 1, "accepted": False, "answered_by": "machine_start"}]
