@@ -34,8 +34,9 @@ from ivr.services import london_now, services_of
 BASE = "https://ivr.simulator.invalid"
 MAX_STEPS = 80
 WAIT = "w"  # in --keys: the caller lets a prompt time out without pressing anything
-DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "canceled", "unaccepted")
-PICKED_UP = frozenset({"completed", "answered", "unaccepted"})
+# "unaccepted": a person answers and does not accept; "machine": voicemail or a fax answers.
+DIAL_STATUSES = ("completed", "answered", "busy", "no-answer", "failed", "canceled", "unaccepted", "machine")
+PICKED_UP = frozenset({"completed", "answered", "unaccepted", "machine"})
 
 # -- Twilio's documented rules, enforced with `strict` -------------------------------------------
 
@@ -142,6 +143,9 @@ def _element_problems(element: ElementTree.Element) -> list[str]:
             found.append("<Dial> names nothing to dial")
         if sum(1 for n in nouns if n.tag == "Number") > MOST_NUMBERS:
             found.append(f"<Dial> holds more than {MOST_NUMBERS} <Number>s")
+    if tag == "Number" and element.get("machineDetection") and not element.get("url"):
+        # The verdict (AnsweredBy) reaches the <Number url> document; without one a machine is bridged.
+        found.append("<Number machineDetection> has no url to act on AnsweredBy")
     return found
 
 
@@ -424,21 +428,30 @@ class Caller:
         else:
             say(f"  Dialling {names[0]} {targets[0]}")
         reported = status
-        screen = nouns[0].get("url") if nouns else None
+        number = nouns[0] if nouns else None
+        screen = number.get("url") if number is not None else None
+        detects = number is not None and bool(number.get("machineDetection"))
+        bridged = False
         if status in PICKED_UP and screen:
-            accepted = self._screen(urljoin(url, screen), accept=status != "unaccepted")
+            # With machineDetection the url document's request carries Twilio's verdict, AnsweredBy
+            # (twilio.com/docs/voice/answering-machine-detection); voicemail presses no key either way.
+            verdict = {"AnsweredBy": "machine_start" if status == "machine" else "human"} if detects else {}
+            pressing = status not in ("unaccepted", "machine") or detects
+            bridged = self._screen(urljoin(url, screen), accept=pressing, extra=verdict)
             reported = "completed"
-            say(f"  {_cap(names[0])} answers and {'accepts the call' if accepted else 'does not accept (voicemail or no key)'}")
-            if accepted:
-                self.result.connected_to = targets[0]
+            who = "Voicemail" if status == "machine" else _cap(names[0])
+            say(f"  {who} answers and {'is connected' if bridged else 'is not connected (no key, or a machine)'}")
         elif status in PICKED_UP:
             # No screening: an answer is a conversation. Of numbers rung at once "the first call to pick
-            # up is connected" (Number page); the simulator lets the first listed pick up.
-            reported = "completed" if status == "unaccepted" else status
-            say(f"  {_cap(names[0])} answers; the call is connected")
-            self.result.connected_to = targets[0]
+            # up is connected" (Number page); the simulator lets the first listed pick up. A voicemail
+            # that answers is connected too: that is what `answer: direct` trusts the team's own queue to avoid.
+            reported = "completed" if status in ("unaccepted", "machine") else status
+            bridged = True
+            say(f"  {'Voicemail' if status == 'machine' else _cap(names[0])} answers; the call is connected")
         else:
             say(f"  {'Nobody' if len(targets) > 1 else _cap(names[0])}: {status}")
+        if bridged:
+            self.result.connected_to = targets[0]
         action = dial.get("action")
         if not action:
             return None, {}
@@ -446,6 +459,8 @@ class Caller:
             "DialCallStatus": reported,
             "DialCallSid": f"CA{self.legs:032d}",
             "DialCallDuration": "60" if reported == "completed" else "0",
+            # Twilio's <Dial> action says whether the two parties were bridged (twilio.com/docs/voice/twiml/dial).
+            "DialBridged": "true" if bridged else "false",
         }
 
     def _name(self, target: str, dial: ElementTree.Element) -> str:
@@ -455,13 +470,13 @@ class Caller:
             return destinations[tried[-1]].name  # two teams may share a number; the action names which
         return next((d.name for d in destinations.values() if d.number == target), "an unknown number")
 
-    def _screen(self, url: str, accept: bool) -> bool:
+    def _screen(self, url: str, accept: bool, extra: dict[str, str] | None = None) -> bool:
         """Play the answerer's side: hear the screening message and press 1 (or nothing); True when bridged."""
         self.legs += 1
         leg = {**self.base_params, "CallSid": f"CA{self.legs:032d}", "ParentCallSid": self.sid, "Direction": "outbound-dial"}
         keys = ACCEPT_KEY if accept else ""
         nxt: str | None = url
-        params: dict[str, str] = {}
+        params: dict[str, str] = dict(extra or {})
         while nxt and len(self.result.steps) < MAX_STEPS:
             here = nxt
             doc = self._post(here, {**leg, **params}, ANSWERER)

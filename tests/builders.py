@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import textwrap
 from collections.abc import Iterable
@@ -155,6 +156,14 @@ def shipped_copy(folder: Path) -> Path:
     """A copy of the shipped flows/ and schedules/ in `folder`, for tests that edit files."""
     for part in ("flows", "schedules"):
         shutil.copytree(config.PROJECT_DIR / part, folder / part)
+    return folder
+
+
+def screened_copy(folder: Path) -> Path:
+    """A copy of the shipped configuration in which every team is screened by a person (`answer: person`)."""
+    shipped_copy(folder)
+    for path in (folder / "schedules").glob("*.yaml"):
+        path.write_text(re.sub(r"answer: (direct|machine-detection)", "answer: person", path.read_text()))
     return folder
 
 

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from ivr.app import create_app
 from ivr.config.loader import PROJECT_DIR
 from tests import pg
+from tests.builders import screened_copy
 
 LONDON = ZoneInfo("Europe/London")
 TOKEN = "test-auth-token"
@@ -200,3 +201,10 @@ def app(settings: dict[str, Any]) -> Iterator[Any]:
 @pytest.fixture
 def twilio(app: Any) -> Twilio:
     return Twilio(app.test_client())
+
+
+@pytest.fixture
+def screened(settings: dict[str, Any], tmp_path: Path) -> Twilio:
+    """Twilio posting to the shipped lines with every team screened by a person (press 1), for screening's own tests."""
+    folder = screened_copy(tmp_path / "screened")
+    return Twilio(create_app({**settings, "IVR_CONFIG_DIR": str(folder)}).test_client())

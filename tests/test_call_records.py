@@ -50,24 +50,25 @@ def test_logs_never_hold_a_full_caller_number(twilio: Twilio, caplog: pytest.Log
 
 
 def test_webhooks_record_the_call_and_its_decisions(twilio: Twilio, app: Any) -> None:
-    """A call through the webhooks leaves its start, key, routing decision (with configuration) and dial."""
+    """A call through the webhooks leaves its start, key, routing decision (with configuration) and dial, as Twilio reported it."""
     menu = twilio.post("/voice/wiltshire")
     dial = twilio.press(menu, "1")
-    twilio.accept(dial)
-    twilio.dial_result(dial, "completed", DialCallDuration="75")
+    twilio.dial_result(dial, "completed", DialCallDuration="75", DialBridged="true")
     story = services_of(app).store.story(twilio.params["CallSid"])
     digest = services_of(app).live.current().config.digest
     assert story.call.line == "wiltshire" and story.call.config_digest == digest and story.call.outcome == "connected"
     kinds = [e.kind for e in story.events]
-    assert kinds == ["menu", "key", "route", "screen", "dial", "end"]
+    assert kinds == ["menu", "key", "route", "dial", "end"]  # MASH is `answer: direct`: no screening, so no "screen"
     route = story.events[2].detail
     assert route["destination"] == "mash" and route["config_digest"] == digest and route["rule"].startswith("rule 1: MASH")
-    assert story.events[4].detail == {
+    assert story.events[3].detail == {
         "attempt": 1,
         "destination": "mash",
         "number": "+443004560108",
         "status": "completed",
         "duration": "75",
+        "answer": "direct",
+        "bridged": True,
     }
 
 

@@ -78,7 +78,7 @@ def test_simulate_christmas_connects_out_of_hours(capsys: Capture, tmp_path: Pat
     assert code == 0
     assert "Caller presses 1" in out
     assert "Dialling the Out of Hours Service +443004560100" in out
-    assert "accepts the call" in out
+    assert "Out of Hours Service answers; the call is connected" in out  # a contact centre: connected on pickup
 
 
 def test_simulate_hampshire_no_answer_falls_back(capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -90,7 +90,6 @@ NOBODY = (Say("I am sorry, nobody could take your call."), Say(WARNING), FRONT_D
 
 BY_OPTION_1 = "via=option+1+of+the+main+menu"
 DIALLED = "/voice/wiltshire/dialled/child-at-risk"
-SCREEN = "/voice/wiltshire/screen/child-at-risk"
 ASK_CODE = [
     Gather("/voice/wiltshire/code?trail=main&try=1", (Say("Shortcut code."),), 2, 5, "#"),
     Redirect("/voice/wiltshire/code?trail=main&try=1"),
@@ -132,14 +131,8 @@ def main_menu(trail: str = "main", tries: int = 1, intro: tuple[Say, ...] = ()) 
 
 
 def dial_mash(via: str = BY_OPTION_1, round: int = 1, attempt: int = 1, caller: str | None = CALLER) -> Dial:
-    """The Dial of MASH as the first of its chain."""
-    return Dial(
-        MASH,
-        f"{DIALLED}?{via}&tried=mash&round={round}&attempt={attempt}",
-        f"{SCREEN}?call=CA1&attempt={attempt}&{via}",
-        caller,
-        25,
-    )
+    """The Dial of MASH as the first of its chain: a contact centre (`answer: direct`), so no screening URL."""
+    return Dial(MASH, f"{DIALLED}?{via}&tried=mash&round={round}&attempt={attempt}", "", caller, 25)
 
 
 # -- answer and menus ---------------------------------------------------------------------------
@@ -391,12 +384,23 @@ def test_a_team_without_a_number_has_its_details_read_out(wiltshire: CallFlow) -
 
 
 def test_completed_and_accepted_ends_the_call(wiltshire: CallFlow) -> None:
-    """MASH answered and pressed 1: goodbye, the dial and the end recorded."""
+    """MASH (a contact centre, connected on pickup) completed: goodbye, the dial and the end recorded."""
     chain = Chain("child-at-risk", "option 1 of the main menu", ("mash",), 1, 1)
     reply = wiltshire.dialled(chain, DialResult("completed", "75", True), call())
     assert reply.verbs == [Say("The call has ended. Goodbye."), Hangup()]
     assert facts(reply) == [
-        (Fact.DIAL, {"attempt": 1, "destination": "mash", "number": MASH, "status": "completed", "duration": "75"}),
+        (
+            Fact.DIAL,
+            {
+                "attempt": 1,
+                "destination": "mash",
+                "number": MASH,
+                "status": "completed",
+                "duration": "75",
+                "answer": "direct",
+                "bridged": None,
+            },
+        ),
         (Fact.END, {"outcome": "connected"}),
     ]
 
@@ -411,10 +415,10 @@ def test_completed_with_no_record_of_acceptance_also_ends(wiltshire: CallFlow) -
     ("result", "status"),
     [
         (DialResult("no-answer", "0", None), "no-answer"),
-        (DialResult("completed", "12", False), "unaccepted"),
+        (DialResult("completed", "12", True, bridged=False), "unaccepted"),
         (DialResult("", "", None), "failed"),
     ],
-    ids=["no-answer", "answered-not-accepted", "no-status"],
+    ids=["no-answer", "picked-up-not-bridged", "no-status"],
 )
 def test_no_answer_moves_to_the_next_in_the_chain(wiltshire: CallFlow, result: DialResult, status: str) -> None:
     """MASH not taking the call rings Out of Hours, the second in MASH's chain, as dial 2."""
@@ -426,13 +430,24 @@ def test_no_answer_moves_to_the_next_in_the_chain(wiltshire: CallFlow, result: D
         Dial(
             WILTS_OUT_OF_HOURS,
             f"{DIALLED}?{BY_OPTION_1}&tried=mash%2Cout-of-hours&round=1&attempt=2",
-            f"{SCREEN}?call=CA1&attempt=2&{BY_OPTION_1}",
+            "",  # Out of Hours is a contact centre too (`answer: direct`)
             CALLER,
             25,
         ),
     ]
     assert facts(reply) == [
-        (Fact.DIAL, {"attempt": 1, "destination": "mash", "number": MASH, "status": status, "duration": result.duration}),
+        (
+            Fact.DIAL,
+            {
+                "attempt": 1,
+                "destination": "mash",
+                "number": MASH,
+                "status": status,
+                "duration": result.duration,
+                "answer": "direct",
+                "bridged": result.bridged,
+            },
+        ),
         (Fact.ROUTE, ("child-at-risk", "mash", MASH)),
     ]
 
@@ -809,7 +824,7 @@ def test_the_safe_answer_rings_the_urgent_route_without_trusting_the_request(wil
     assert reply.verbs == [
         Say(WARNING),
         Say("Connecting you to the Multi-Agency Safeguarding Hub."),
-        Dial(MASH, f"{DIALLED}?{via}&tried=mash&round=1&attempt=1", f"{SCREEN}?attempt=1&{via}", None, 25),
+        Dial(MASH, f"{DIALLED}?{via}&tried=mash&round=1&attempt=1", "", None, 25),
     ]
     assert facts(reply) == [(Fact.FALLBACK, {"reason": "error"}), (Fact.ROUTE, ("child-at-risk", "mash", MASH))]
 

@@ -223,13 +223,13 @@ def test_unreadable_acceptance_without_an_answer_still_rings_on(
 # -- 6. the call record names each dialled team and says who did not accept -----------------------
 
 
-def test_record_names_each_dialled_team_and_the_unaccepted_answer(twilio: Twilio, app: Any) -> None:
-    """MASH answered by voicemail then Out of Hours unanswered: each dial names its team and number; the first 'not accepted'."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
-    second = twilio.dial_result(first, "completed", DialCallDuration="30")
+def test_record_names_each_dialled_team_and_the_unaccepted_answer(screened: Twilio) -> None:
+    """Screened by a person (press 1): MASH answered by voicemail then Out of Hours unanswered: each dial names its team and number; the first 'not accepted'."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    second = screened.dial_result(first, "completed", DialCallDuration="30")
     assert second.dialled() == [WILTS_OUT_OF_HOURS]
-    twilio.dial_result(second, "no-answer")
-    story = services_of(app).store.story(twilio.params["CallSid"])
+    screened.dial_result(second, "no-answer")
+    story = services_of(screened.client.application).store.story(screened.params["CallSid"])
     dials = [e.detail for e in story.events if e.kind == "dial"]
     assert [(d["attempt"], d["destination"], d["number"], d["status"]) for d in dials] == [
         (1, "mash", MASH, "unaccepted"),
@@ -240,34 +240,57 @@ def test_record_names_each_dialled_team_and_the_unaccepted_answer(twilio: Twilio
     assert f"11:00:00 Dialled out-of-hours {WILTS_OUT_OF_HOURS}: no-answer" in told
 
 
-def test_record_says_the_answerer_did_not_accept(twilio: Twilio, app: Any) -> None:
-    """An answerer who twice presses a key other than 1 is told in the story as not accepting attempt 1."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+def test_record_says_the_answerer_did_not_accept(screened: Twilio) -> None:
+    """Screened by a person (press 1): An answerer who twice presses a key other than 1 is told in the story as not accepting attempt 1."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
     number = next(first.doc.iter("Number"))
-    leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": twilio.params["CallSid"]}
-    screen = twilio.post(number.get("url") or "", **leg)
-    again = twilio.press(screen, "5", **leg)
-    declined = twilio.press(again, "5", **leg)
+    leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": screened.params["CallSid"]}
+    screen = screened.post(number.get("url") or "", **leg)
+    again = screened.press(screen, "5", **leg)
+    declined = screened.press(again, "5", **leg)
     assert declined.doc.find("Hangup") is not None
-    twilio.post("/voice/status", CallStatus="completed", CallDuration="40")
-    told = tell(services_of(app).store.story(twilio.params["CallSid"]))
+    screened.post("/voice/status", CallStatus="completed", CallDuration="40")
+    told = tell(services_of(screened.client.application).store.story(screened.params["CallSid"]))
     assert "11:00:00 Answerer of attempt 1 did not accept the call" in told
 
 
-def test_record_says_the_answerer_accepted_and_talked(twilio: Twilio, app: Any) -> None:
-    """An answerer who pressed 1 is told as accepting, with the team, number and talking time."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
-    twilio.accept(first)
-    twilio.dial_result(first, "completed", DialCallDuration="125")
-    told = tell(services_of(app).store.story(twilio.params["CallSid"]))
+def test_record_says_the_answerer_accepted_and_talked(screened: Twilio) -> None:
+    """Screened by a person (press 1): An answerer who pressed 1 is told as accepting, with the team, number and talking time."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    screened.accept(first)
+    screened.dial_result(first, "completed", DialCallDuration="125")
+    told = tell(services_of(screened.client.application).store.story(screened.params["CallSid"]))
     assert f"11:00:00 Dialled mash {MASH}: accepted, talked 2m05s" in told
 
 
-def test_answerer_who_declines_does_not_end_the_call(twilio: Twilio) -> None:
-    """An answerer who twice presses a key other than 1 has not accepted: when the dial ends the caller is rung on."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+def test_answerer_who_declines_does_not_end_the_call(screened: Twilio) -> None:
+    """Screened by a person (press 1): An answerer who twice presses a key other than 1 has not accepted: when the dial ends the caller is rung on."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    number = next(first.doc.iter("Number"))
+    leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": screened.params["CallSid"]}
+    screen = screened.post(number.get("url") or "", **leg)
+    screened.press(screened.press(screen, "5", **leg), "5", **leg)
+    assert screened.dial_result(first, "completed", DialCallDuration="12").dialled() == [WILTS_OUT_OF_HOURS]
+
+
+def test_record_tells_machine_detection_and_what_twilio_reported(twilio: Twilio, app: Any) -> None:
+    """Hampshire LADO answered by voicemail: the story says AMD heard a machine, and the dial was not bridged."""
+    first = twilio.press(twilio.post("/voice/hampshire"), "2")
     number = next(first.doc.iter("Number"))
     leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": twilio.params["CallSid"]}
-    screen = twilio.post(number.get("url") or "", **leg)
-    twilio.press(twilio.press(screen, "5", **leg), "5", **leg)
-    assert twilio.dial_result(first, "completed", DialCallDuration="12").dialled() == [WILTS_OUT_OF_HOURS]
+    twilio.post(number.get("url") or "", AnsweredBy="machine_start", **leg)
+    ringing_on = tell(services_of(app).store.story(twilio.params["CallSid"]))
+    assert "11:00:00 Machine detection on attempt 1 heard machine_start: hung up on as a machine" in ringing_on
+    twilio.dial_result(first, "completed", DialBridged="false", DialCallDuration="4")
+    story = services_of(app).store.story(twilio.params["CallSid"])
+    (dial,) = [e.detail for e in story.events if e.kind == "dial"]
+    assert (dial["destination"], dial["status"], dial["answer"], dial["bridged"]) == (
+        "lado",
+        "unaccepted",
+        "machine-detection",
+        False,
+    )
+    told = tell(story)
+    assert "11:00:00 Dialled lado +441962876364: answered but not accepted" in told
+    screen = [e.detail for e in story.events if e.kind == "screen"]
+    assert screen == [{"attempt": 1, "accepted": False, "answered_by": "machine_start"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
@@ -12,6 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.web.security import base_url, signed_url
+from tests.builders import screened_copy
 from tests.conftest import TOKEN, validate_twiml
 
 INTERNAL = "http://10.0.0.5:8000"  # where the proxy forwards Twilio's requests
@@ -121,6 +123,11 @@ CALLBACK_PATHS = [
 ]
 
 
+def screened_config(settings: dict[str, Any]) -> str:
+    """The shipped lines with MASH screened by a person, so that the answer to key 1 holds every kind of callback URL."""
+    return str(screened_copy(Path(settings["IVR_INSTANCE_PATH"]) / "screened"))
+
+
 def call_and_press_1(app: Any, signed_base: str, headers: dict[str, str] | None = None) -> list[str]:
     """A new call to Wiltshire, then key 1: every callback URL of both answers (each step signed under `signed_base`)."""
     status, answer = send(app, "/voice/wiltshire", f"{signed_base}/voice/wiltshire", headers)
@@ -140,7 +147,7 @@ def call_and_press_1(app: Any, signed_base: str, headers: dict[str, str] | None 
 )
 def test_twiml_urls_use_the_public_url(settings: dict[str, Any], public_url: str) -> None:
     """With IVR_PUBLIC_URL set, every action, url, statusCallback and Redirect starts with exactly that base, no double slash."""
-    app = create_app({**settings, "IVR_PUBLIC_URL": public_url})
+    app = create_app({**settings, "IVR_PUBLIC_URL": public_url, "IVR_CONFIG_DIR": screened_config(settings)})
     forwarded = {"X-Forwarded-Proto": "http", "X-Forwarded-Host": "wrong.example"}
     urls = call_and_press_1(app, "https://phones.example.gov.uk", forwarded)
     assert sorted({path_of(u).split("?")[0] for u in urls}) == CALLBACK_PATHS
@@ -163,7 +170,14 @@ def test_twiml_urls_use_the_public_url(settings: dict[str, Any], public_url: str
 )
 def test_twiml_urls_follow_the_forwarded_headers(settings: dict[str, Any], headers: dict[str, str], base: str) -> None:
     """With trusted hosts and no IVR_PUBLIC_URL, the first X-Forwarded-Proto and -Host values (stripped) name the base, else the request's."""
-    app = create_app({**settings, "IVR_PUBLIC_URL": "", "IVR_TRUSTED_HOSTS": "phones.council.example, 10.0.0.5:8000"})
+    app = create_app(
+        {
+            **settings,
+            "IVR_PUBLIC_URL": "",
+            "IVR_TRUSTED_HOSTS": "phones.council.example, 10.0.0.5:8000",
+            "IVR_CONFIG_DIR": screened_config(settings),
+        }
+    )
     urls = call_and_press_1(app, base, headers)
     assert sorted({path_of(u).split("?")[0] for u in urls}) == CALLBACK_PATHS
     assert len(urls) == 5

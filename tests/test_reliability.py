@@ -24,7 +24,7 @@ from ivr import config
 from ivr.core.flow import CallFlow
 from ivr.records.store import CallStore
 from ivr.simulate import Caller
-from tests.builders import shipped_copy
+from tests.builders import screened_copy, shipped_copy
 from tests.conftest import TOKEN, london
 from tests.pg import postgres_schema
 
@@ -32,6 +32,8 @@ CALLS = 200
 WORKERS = 4
 THREADS = 12
 AT = london("2027-03-03T11:00")  # not used by the server's clock: the real one decides
+# The bursts run with every team screened by a person (tests.builders.screened_copy), so that the
+# acceptance, the record most exposed to two writers, is written under load too.
 EXPECTED_KINDS = ("menu", "key", "route", "screen", "dial", "end")
 
 
@@ -165,7 +167,7 @@ def wiltshire() -> CallFlow:
 def test_burst_of_200_calls_every_record_complete_once(backend: str, tmp_path: Path, wiltshire: CallFlow, request: Any) -> None:
     """200 concurrent calls (one request in 7 sent twice) leave exactly one of each record per call."""
     url = f"sqlite:///{tmp_path / 'calls.sqlite3'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
-    with gunicorn(tmp_path, url) as (_, base, _log):
+    with gunicorn(tmp_path, url, screened_copy(tmp_path / "screened")) as (_, base, _log):
         sids, errors = burst(base, CALLS, http_transport(retry_every=7), wiltshire)
     assert errors == []
     store = CallStore(url, instance_path=tmp_path)
@@ -176,7 +178,7 @@ def test_burst_of_200_calls_every_record_complete_once(backend: str, tmp_path: P
 def test_worker_killed_mid_burst_loses_at_most_its_request(tmp_path: Path, wiltshire: CallFlow) -> None:
     """SIGKILL to a worker during a burst fails at most the call it was serving; the database stays sound."""
     db = tmp_path / "calls.sqlite3"
-    with gunicorn(tmp_path, f"sqlite:///{db}") as (process, base, _log):
+    with gunicorn(tmp_path, f"sqlite:///{db}", screened_copy(tmp_path / "screened")) as (process, base, _log):
         workers = _children(process.pid)
         assert len(workers) == WORKERS
 

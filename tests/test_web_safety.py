@@ -376,18 +376,20 @@ def test_production_needs_no_default_line_when_every_line_lists_its_numbers(sett
 
 
 @pytest.mark.parametrize("broken", ["screen", "screened"])
-def test_a_failure_on_the_answerers_side_hangs_up_their_leg(twilio: Twilio, monkeypatch: pytest.MonkeyPatch, broken: str) -> None:
+def test_a_failure_on_the_answerers_side_hangs_up_their_leg(
+    screened: Twilio, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
     """A bug in screening answers the answerer's document with a Hangup, never the safe route's Dial, which Twilio refuses there."""
 
     def raising(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
     url = next(first.doc.iter("Number")).get("url") or ""
-    leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": twilio.params["CallSid"]}
-    screen = twilio.post(url, **leg)
+    leg = {"CallSid": "CA" + "9" * 32, "ParentCallSid": screened.params["CallSid"]}
+    screen = screened.post(url, **leg)
     monkeypatch.setattr(CallFlow, broken, raising)
-    answer = twilio.post(url, **leg) if broken == "screen" else twilio.press(screen, "1", **leg)
+    answer = screened.post(url, **leg) if broken == "screen" else screened.press(screen, "1", **leg)
     assert answer.status == 200 and [v.tag for v in answer.doc] == ["Hangup"]
 
 

@@ -141,7 +141,7 @@ def test_every_menu_option(
     ids=["wilts-office", "wilts-evening", "wilts-christmas", "hants-office", "hants-evening", "iow-office", "iow-night"],
 )
 def test_option_1_connects_the_team_on_duty(twilio: Twilio, clock: FrozenClock, line: str, at: str, number: str) -> None:
-    """Option 1 dials the exact number the pages give for that moment, with screening and the caller's number."""
+    """Option 1 dials the exact number the pages give for that moment, a 0300 contact centre connected on pickup, with the caller's number."""
     clock.at = london(at)
     answer = twilio.press(twilio.post(f"/voice/{line}"), "1")
     dial = answer.dial()
@@ -149,7 +149,8 @@ def test_option_1_connects_the_team_on_duty(twilio: Twilio, clock: FrozenClock, 
     assert dial.get("answerOnBridge") == "true" and dial.get("callerId") == "+447911123456"
     assert int(dial.get("timeout")) > 0
     assert "/voice/" + line + "/dialled/child-at-risk" in dial.get("action")
-    assert "/screen/child-at-risk" in next(dial.iter("Number")).get("url")
+    number_noun = next(dial.iter("Number"))
+    assert number_noun.get("url") is None and number_noun.get("machineDetection") is None  # `answer: direct`
 
 
 def test_speech_choice(twilio: Twilio) -> None:
@@ -308,37 +309,78 @@ def test_hampshire_chain_ends_at_out_of_hours(twilio: Twilio) -> None:
     assert twilio.dial_result(first, "no-answer").dialled() == ["+443005551373"]
 
 
-def test_answered_but_not_accepted_moves_on(twilio: Twilio) -> None:
-    """A voicemail that 'answers' without pressing 1 counts as no answer."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
-    second = twilio.dial_result(first, "completed")
+def test_answered_but_not_accepted_moves_on(screened: Twilio) -> None:
+    """Screened by a person: a voicemail that 'answers' without pressing 1 counts as no answer (no DialBridged sent)."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    second = screened.dial_result(first, "completed")
     assert second.dialled() == ["+443004560100"]
 
 
-def test_accepted_call_ends_cleanly(twilio: Twilio) -> None:
+def test_accepted_call_ends_cleanly(screened: Twilio) -> None:
     """Once the answerer pressed 1 and the call is over, the caller is not rung on."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
-    accepted = twilio.accept(first)
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    accepted = screened.accept(first)
     assert accepted.says() == ["Connecting."] and accepted.doc.find("Hangup") is None
-    done = twilio.dial_result(first, "completed", DialCallDuration="120")
+    done = screened.dial_result(first, "completed", DialCallDuration="120")
     assert done.dialled() == [] and done.doc.find("Hangup") is not None
 
 
-def test_screening_tells_the_answerer_where_the_call_came_from(twilio: Twilio) -> None:
+def test_screening_tells_the_answerer_where_the_call_came_from(screened: Twilio) -> None:
     """The answerer hears the line and the option, and must press 1."""
-    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
     number = next(first.doc.iter("Number"))
-    screen = twilio.post(number.get("url"), CallSid="CA" + "8" * 32, ParentCallSid=twilio.params["CallSid"])
+    screen = screened.post(number.get("url"), CallSid="CA" + "8" * 32, ParentCallSid=screened.params["CallSid"])
     text = screen.text()
     assert "Wiltshire" in text and "worried that a child is at risk" in text and "option 1" in text
     assert "press 1" in text
     assert [v.tag for v in screen.doc] == ["Gather", "Gather", "Hangup"], "both hearings in one document, no Redirect"
-    wrong_key = twilio.press(screen, "5")
+    wrong_key = screened.press(screen, "5")
     assert [v.tag for v in wrong_key.doc] == ["Gather", "Hangup"], "one last chance, then hang up"
     second_hearing = screen.doc.findall("Gather")[1]
     assert "try=2" in (second_hearing.get("action") or "")
-    wrong_again = twilio.post(second_hearing.get("action") or "", Digits="5")
+    wrong_again = screened.post(second_hearing.get("action") or "", Digits="5")
     assert [v.tag for v in wrong_again.doc] == ["Hangup"]
+
+
+def test_a_screened_answer_not_bridged_moves_on(screened: Twilio) -> None:
+    """DialBridged=false after a pickup (nobody pressed 1) rings the next team, as Twilio reports it."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    second = screened.dial_result(first, "completed", DialBridged="false")
+    assert second.dialled() == ["+443004560100"]
+
+
+def test_a_bridged_call_ends_even_without_a_record_of_acceptance(screened: Twilio) -> None:
+    """DialBridged=true ends the call although no acceptance was recorded: a caller who talked is never rung on."""
+    first = screened.press(screened.post("/voice/wiltshire"), "1")
+    done = screened.dial_result(first, "completed", DialBridged="true", DialCallDuration="90")
+    assert done.dialled() == [] and done.doc.find("Hangup") is not None
+
+
+def test_a_direct_contact_centre_picked_up_ends_the_call(twilio: Twilio) -> None:
+    """Shipped MASH (`answer: direct`): Twilio's completed and bridged dial ends the call, nobody presses 1."""
+    first = twilio.press(twilio.post("/voice/wiltshire"), "1")
+    assert next(first.doc.iter("Number")).get("url") is None
+    done = twilio.dial_result(first, "completed", DialBridged="true", DialCallDuration="300")
+    assert done.dialled() == [] and done.says() == ["The call has ended. Goodbye."]
+
+
+def test_lado_voicemail_is_hung_up_on_and_out_of_hours_is_rung(twilio: Twilio) -> None:
+    """Hampshire LADO (`answer: machine-detection`): AnsweredBy machine_start hangs up its leg; the dial then rings Out of Hours."""
+    first = twilio.press(twilio.post("/voice/hampshire"), "2")
+    number = next(first.doc.iter("Number"))
+    assert number.get("machineDetection") == "Enable" and "/voice/hampshire/detected/allegation-about-staff" in number.get("url")
+    leg = {"CallSid": "CA" + "7" * 32, "ParentCallSid": screened_parent(twilio)}
+    verdict = twilio.post(number.get("url") or "", AnsweredBy="machine_start", **leg)
+    assert [v.tag for v in verdict.doc] == ["Hangup"]
+    person = twilio.post(number.get("url") or "", AnsweredBy="human", **leg)
+    assert [v.tag for v in person.doc] == ["Say"]
+    after = twilio.dial_result(first, "completed", DialBridged="false")
+    assert after.dialled() == ["+443005551373"]
+
+
+def screened_parent(twilio: Twilio) -> str:
+    """The caller's CallSid, which Twilio sends as ParentCallSid on the answerer's leg."""
+    return twilio.params["CallSid"]
 
 
 def test_rounds_end_with_goodbye_not_silence(twilio: Twilio) -> None:

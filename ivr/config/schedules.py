@@ -14,6 +14,7 @@ from ivr.config.fields import KEY, Reader, brief, team_phone, time_range
 from ivr.core.model import (
     ALL_WEEKDAYS,
     WEEKDAY_NAMES,
+    Answer,
     DayKind,
     Destination,
     Rule,
@@ -91,7 +92,7 @@ def _destinations(r: Reader, node: yamlfile.Mapping) -> dict[str, Destination]:
         where = f"destinations.{key}"
         if not KEY.match(key):
             r.problem(node.line_of(key), where, f"{brief(key)} is not a key (lower-case words joined by '-')")
-        item = r.fields(value, where, ("name",), ("number", "note", "email", "web"))
+        item = r.fields(value, where, ("name",), ("number", "note", "email", "web", "answer"))
         if item is None:
             continue
         number, extension = None, ""
@@ -111,8 +112,20 @@ def _destinations(r: Reader, node: yamlfile.Mapping) -> dict[str, Destination]:
             email=r.text(item, "email", where),
             web=r.text(item, "web", where),
             extension=extension,
+            answer=_answer(r, item, where),
         )
     return result
+
+
+def _answer(r: Reader, item: yamlfile.Mapping, where: str) -> Answer:
+    """How the destination's answer is confirmed; an unknown word is refused at its line."""
+    text = r.text(item, "answer", where, Answer.PERSON.value)
+    try:
+        return Answer(text)
+    except ValueError:
+        known = ", ".join(a.value for a in Answer)
+        r.problem(item.line_of("answer"), f"{where}.answer", f"{brief(text)} is not a way to confirm an answer (known: {known})")
+        return Answer.PERSON
 
 
 def _services(r: Reader, node: yamlfile.Mapping, destinations: dict[str, Destination]) -> dict[str, Service]:

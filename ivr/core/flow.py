@@ -17,7 +17,7 @@ import phonenumbers
 
 from ivr.core.facts import Detail, Fact
 from ivr.core.line import Line
-from ivr.core.model import Decision, Destination, Menu, Option, Schedule
+from ivr.core.model import Answer, Decision, Destination, Menu, Option, Schedule
 from ivr.core.numbers import display, mask, spoken, spoken_address
 from ivr.core.speech import Listener
 from ivr.core.state import HEARINGS, ROUNDS, Call, Chain, DialResult, Heard, Screening, Where
@@ -33,6 +33,10 @@ CODE_END = "#"  # ends a shortcut code
 ANSWERED = frozenset({"completed", "answered"})
 NO_RULE = "no rule for an always-open service"  # the FALLBACK reason the web layer raises an alert for
 GOODBYE = "Thank you for calling. Goodbye."
+# Twilio's AnsweredBy (twilio.com/docs/voice/answering-machine-detection): machine_start, machine_end_beep,
+# machine_end_silence, machine_end_other, human, fax, unknown. A machine or fax counts as no answer; "unknown"
+# (detection timed out, or a short greeting) connects, since hanging up on a person is worse than a voicemail.
+MACHINES = frozenset({"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"})
 
 SendText = Callable[[str, str], bool]
 """Queue a text message (to, body) for sending; True when queued. The web layer's, handed to `details_input`."""
@@ -215,13 +219,18 @@ class CallFlow:
         target = remaining[0]
         rung = chain.rung(target.key)
         say = Say(f"Connecting you to {target.name}." if not chain.tried else f"Trying {target.name}.")
+        # How the answer is confirmed is the destination's own (README, "What callers hear"): press 1
+        # (person), Twilio's verdict on who answered (machine-detection), or none at all (direct).
+        answerer = {Answer.PERSON: "screen", Answer.MACHINE_DETECTION: "detected"}.get(target.answer)
+        screening = rung.screening(call.sid).to_query(service_in_path=True)
         dial = Dial(
             number=target.number or "",
             action=self.url("dialled", chain.service, **rung.to_query()),
-            screen=self.url("screen", chain.service, **rung.screening(call.sid).to_query(service_in_path=True)),
+            screen=self.url(answerer, chain.service, **screening) if answerer else "",
             caller_id=call.caller_id(),
             timeout=DIAL_TIMEOUT,
             extensions=(target.extension,),
+            machine_detection=target.answer is Answer.MACHINE_DETECTION,
         )
         return Reply([say, dial], facts)
 
@@ -232,20 +241,29 @@ class CallFlow:
         return self._dial_orders[(decision.service, decision.destination.key)]
 
     def dialled(self, chain: Chain, result: DialResult, call: Call) -> Reply:
-        """The Dial finished: done if the answerer accepted, else the next in the chain.
+        """The Dial finished: done if the caller talked to someone, else the next in the chain.
 
-        When the record of acceptance could not be read (`accepted` None), Twilio's status
-        alone decides, since a caller who talked must not be rung on to someone else.
+        Twilio's `DialBridged` decides when it is sent: a bridged caller has talked and is never rung
+        on to someone else; a leg that was not bridged (screening refused, a machine hung up on) rings
+        on. Without it, Twilio's status decides, and for a screened or detected answer the recorded
+        acceptance too, unless that record could not be read (`accepted` None).
         """
-        talked = result.status in ANSWERED and result.accepted is not False
-        outcome = result.status if talked else ("unaccepted" if result.status in ANSWERED else result.status or "failed")
         dialled = self.line.schedule.destinations.get(chain.tried[-1]) if chain.tried else None
+        answer = dialled.answer if dialled else Answer.PERSON
+        picked_up = result.status in ANSWERED
+        if result.bridged is not None:
+            talked = result.bridged
+        else:
+            talked = picked_up and (answer is Answer.DIRECT or result.accepted is not False)
+        outcome = result.status if talked else ("unaccepted" if picked_up else result.status or "failed")
         fact = {
             "attempt": chain.attempt,
             "destination": dialled.key if dialled else "",
             "number": dialled.number if dialled else None,
             "status": outcome,
             "duration": result.duration,
+            "answer": answer.value,
+            "bridged": result.bridged,
         }
         if talked:
             return Reply(
@@ -308,6 +326,21 @@ class CallFlow:
         if screening.hearing >= HEARINGS:
             return Reply([Hangup()], [(Fact.SCREEN, {"attempt": screening.attempt, "accepted": False})])
         return self.screen(screening.heard_again())
+
+    def detected(self, screening: Screening, answered_by: str) -> Reply:
+        """Twilio's machine detection gave its verdict: a machine is hung up on (no answer), anyone else connected.
+
+        With `machineDetection` on a `<Number>` the `url` document runs once detection is done and
+        its request carries `AnsweredBy` (twilio.com/docs/voice/answering-machine-detection); the
+        parties are connected only when that document ends, so a `<Hangup>` here leaves the caller
+        unbridged (DialBridged "false") and the chain rings on.
+        """
+        machine = answered_by in MACHINES
+        fact = {"attempt": screening.attempt, "accepted": not machine, "answered_by": answered_by or "unknown"}
+        if machine:
+            return Reply([Hangup()], [(Fact.SCREEN, fact)])
+        name = self.line.schedule.services[screening.service].name
+        return Reply([Say(f"A call from the {self.flow.name} line: {name}.")], [(Fact.SCREEN, fact)])
 
     # -- details read out -------------------------------------------------------------------
 

@@ -19,6 +19,14 @@ class DayKind(enum.Enum):
     CLOSURE = "closure"
 
 
+class Answer(enum.Enum):
+    """How a destination's answer is confirmed before the caller counts as connected (see README)."""
+
+    PERSON = "person"  # press-1 screening in the <Number url> document: voicemail and queues cannot press 1
+    MACHINE_DETECTION = "machine-detection"  # Twilio's AMD on <Number>: a machine is hung up on, a person connected
+    DIRECT = "direct"  # connected on pickup: a contact centre's own queue or announcement takes the call
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     """A real team that can take a call: a number to dial, or contact details to read out."""
@@ -30,6 +38,7 @@ class Destination:
     email: str = ""
     web: str = ""
     extension: str = ""  # digits keyed in once `number` answers (a switchboard's extension); '' for none
+    answer: Answer = Answer.PERSON  # how an answer is confirmed; each shipped destination names its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,11 +106,24 @@ class DialResult:
     status: str
     duration: str = ""
     accepted: bool | None = None
+    bridged: bool | None = None  # Twilio's DialBridged; None when the request does not say
 
     @classmethod
-    def from_form(cls, form: Query, accepted: bool | None) -> DialResult:
+    def from_form(cls, form: Query, accepted: bool | None = None) -> DialResult:
         """The result Twilio posts to a Dial's action, with the acceptance the records hold."""
-        return cls(form.get("DialCallStatus", "")[:NUMBER_LENGTH], form.get("DialCallDuration", "")[:16], accepted)
+        return cls(form.get("DialCallStatus", "")[:NUMBER_LENGTH], form.get("DialCallDuration", "")[:16], accepted, bridged(form))
+
+
+def bridged(form: Query) -> bool | None:
+    """Twilio's `DialBridged` on a Dial's action: "true" or "false"; None when absent or unreadable.
+
+    The <Dial> page lists it beside DialCallStatus, DialCallSid and DialCallDuration: whether the
+    dialled party was bridged to the caller (twilio.com/docs/voice/twiml/dial#action). A <Number url>
+    document that hangs up leaves DialCallStatus "completed" (the leg was answered) but DialBridged
+    "false", so only DialBridged tells a conversation from a refused or machine-answered leg.
+    """
+    value = form.get("DialBridged", "").strip().lower()
+    return {"true": True, "false": False}.get(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,10 @@ class Gather:
 
 @dataclass(frozen=True, slots=True)
 class Dial:
-    """Ring `number` (and `at_once`, all together); the answerer hears `screen` first and must accept.
+    """Ring `number` (and `at_once`, all together); the answerer's side runs the `screen` document first.
+
+    `screen` '' connects on pickup. With `machine_detection` Twilio listens to who answered and
+    posts its verdict (`AnsweredBy`) to the `screen` document, which hangs up on a machine.
 
     Without an `action` Twilio goes on with the next verb once the dialled call ends, however it ended.
     `caller_id` None leaves the caller ID to Twilio (the inbound caller's, withheld if they withheld it).
@@ -39,6 +42,7 @@ class Dial:
     timeout: int
     at_once: tuple[str, ...] = ()  # rung at the same time as `number`: the first to answer is connected
     extensions: tuple[str, ...] = ()  # keyed in once each of `numbers` answers, in the same order ('' for none)
+    machine_detection: bool = False
 
     def __post_init__(self) -> None:
         if not any(self.extensions):

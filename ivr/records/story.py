@@ -111,6 +111,9 @@ def _fact(e: CallEvent, numbers: dict[str, str], accepted: dict[Any, bool]) -> s
             number = d.get("number") or numbers.get(d.get("destination") or "")
             who = f"{d.get('destination')} {number}" if number else f"{d.get('destination')}"
             return f"Dialled {who}: {_dial_result(d, accepted.get(d.get('attempt')))}"
+        case Fact.SCREEN if d.get("answered_by"):
+            verdict = "connected" if d.get("accepted") else "hung up on as a machine"
+            return f"Machine detection on attempt {d.get('attempt')} heard {d['answered_by']}: {verdict}"
         case Fact.SCREEN:
             return f"Answerer of attempt {d.get('attempt')} {'accepted the call' if d.get('accepted') else 'did not accept the call'}"
         case Fact.STATUS:

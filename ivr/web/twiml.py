@@ -20,6 +20,13 @@ STATUS_PATH = "/voice/status"
 # (twilio.com/docs/voice/api/call-resource, SendDigits), reaches the switchboard while its greeting
 # still plays. No trailing '#': some switchboards read it as a menu key.
 EXTENSION_WAIT = "ww"
+# Answering Machine Detection on <Dial><Number> (twilio.com/docs/voice/answering-machine-detection):
+# "Enable" returns AnsweredBy "as soon as it identifies the called party" (DetectMessageEnd would wait
+# for the greeting's beep, which suits leaving a message, not connecting a caller). The answerer hears
+# silence until the verdict. machineDetectionTimeout (Number page: 3-60, default 30) is left at Twilio's
+# default: Twilio's published TwiML schema (tests/data/twiml-voice.xsd) has no such <Number> attribute.
+# A detection that times out says "unknown", which connects (ivr.core.flow.MACHINES).
+MACHINE_DETECTION = "Enable"
 # Characters XML 1.0 cannot carry; text that reaches a caller must never break the document.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -74,9 +81,11 @@ def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "",
                 for number, extension in verb.rings:
                     number_options: dict[str, Any] = {"send_digits": EXTENSION_WAIT + extension} if extension else {}
                     if verb.screen:
+                        number_options.update(url=absolute(verb.screen), method="POST")
+                    if verb.machine_detection:
+                        number_options["machine_detection"] = MACHINE_DETECTION
+                    if verb.screen or verb.action:
                         number_options.update(
-                            url=absolute(verb.screen),
-                            method="POST",
                             status_callback=absolute(STATUS_PATH),
                             status_callback_event="initiated ringing answered completed",
                             status_callback_method="POST",

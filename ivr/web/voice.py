@@ -340,7 +340,10 @@ def connect(flow: CallFlow, call: Call, service: str) -> Reply:
 def dialled(flow: CallFlow, call: Call, service: str) -> Reply:
     """A Dial finished: the call ends if the answerer accepted, else the chain rings on."""
     chain = Chain.from_query(request.args, service, flow.line.schedule)
-    return flow.dialled(chain, DialResult.from_form(request.form, _accepted(call, chain.attempt)), call)
+    result = DialResult.from_form(request.form)
+    if result.bridged is None:  # Twilio's DialBridged decides; the record is asked only when it is missing
+        result = DialResult.from_form(request.form, _accepted(call, chain.attempt))
+    return flow.dialled(chain, result, call)
 
 
 @bp.route("/<line>/again/<service>", methods=["POST", "GET"])
@@ -373,6 +376,16 @@ def screened(flow: CallFlow, call: Call) -> Reply:
     """The answerer pressed a key, or none; its facts go on the caller's call, not on this leg."""
     screening = Screening.from_query(request.args, flow.line.schedule, parent=request.form.get("ParentCallSid", ""))
     reply = flow.screened(screening, Heard.from_form(request.form))
+    _record_for_the_caller(flow, call, screening, reply)
+    return Reply(reply.verbs)
+
+
+@bp.route("/<line>/detected/<service>", methods=["POST", "GET"])
+@webhook
+def detected(flow: CallFlow, call: Call, service: str) -> Reply:
+    """Machine detection's verdict on the answerer's leg (`AnsweredBy`); its facts go on the caller's call."""
+    screening = Screening.from_query(request.args, flow.line.schedule, service, parent=request.form.get("ParentCallSid", ""))
+    reply = flow.detected(screening, request.form.get("AnsweredBy", "")[:32])
     _record_for_the_caller(flow, call, screening, reply)
     return Reply(reply.verbs)
 
