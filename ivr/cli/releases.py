@@ -17,7 +17,7 @@ from ivr.cli.calls import records
 from ivr.cli.common import LONDON, days, emit
 from ivr.config.diff import removed, routing_changes
 from ivr.core.errors import ConfigError
-from ivr.live import Publisher, ReleaseError
+from ivr.live import Published, Publisher, ReleaseError
 from ivr.services import Settings
 
 DIFF_DAYS = 14
@@ -67,30 +67,23 @@ def _by(args: argparse.Namespace) -> str:
 
 def _publish(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    now = datetime.now(LONDON)
     with _publisher(settings) as publisher:
-        done = publisher.publish(_config_dir(args, settings), now, _by(args), args.message)
-    text = f"published {done.digest}: {done.summary}" if done.changed else f"{done.digest} is already the live release"
-    told = "\n".join([text, *(f"  now: {change}" for change in done.changes_now)])
-    emit(
-        args,
-        {"release": done.digest, "published": done.changed, "summary": done.summary, "changes_now": list(done.changes_now)},
-        told,
-    )
-    return 0
+        done = publisher.publish(_config_dir(args, settings), datetime.now(LONDON), _by(args), args.message)
+    return _tell(args, done, "published")
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    with _publisher(settings) as publisher:
+    with _publisher(Settings.from_env()) as publisher:
         done = publisher.rollback(args.release, datetime.now(LONDON), _by(args), args.message)
-    text = f"rolled back to {done.digest}: {done.summary}" if done.changed else f"{done.digest} is already the live release"
+    return _tell(args, done, "rolled back to")
+
+
+def _tell(args: argparse.Namespace, done: Published, what: str) -> int:
+    """What a publication or rollback did, and each routing change it made at once."""
+    text = f"{what} {done.digest}: {done.summary}" if done.changed else f"{done.digest} is already the live release"
     told = "\n".join([text, *(f"  now: {change}" for change in done.changes_now)])
-    emit(
-        args,
-        {"release": done.digest, "published": done.changed, "summary": done.summary, "changes_now": list(done.changes_now)},
-        told,
-    )
+    data = {"release": done.digest, "published": done.changed, "summary": done.summary, "changes_now": list(done.changes_now)}
+    emit(args, data, told)
     return 0
 
 
