@@ -265,16 +265,22 @@ def _shortcuts(r: Reader, nodes: yamlfile.Sequence, schedule: Schedule | None) -
     return result
 
 
-def _check_menu_exits(flow: Flow, lines: dict[str, int], r: Reader) -> None:
-    """Every menu must be reachable from the start and must lead, somehow, to a service."""
-    leads_out = {m.key for m in flow.menus.values() if any(o.service for o in m.options)}
+def _menus_reaching(flow: Flow, targets: set[str]) -> set[str]:
+    """`targets` and every menu from which an option leads, menu by menu, to one of them."""
+    found = set(targets)
     changed = True
     while changed:
         changed = False
         for menu in flow.menus.values():
-            if menu.key not in leads_out and any(o.menu in leads_out for o in menu.options):
-                leads_out.add(menu.key)
+            if menu.key not in found and any(o.menu in found for o in menu.options):
+                found.add(menu.key)
                 changed = True
+    return found
+
+
+def _check_menu_exits(flow: Flow, lines: dict[str, int], r: Reader) -> None:
+    """Every menu must be reachable from the start and must lead, somehow, to a service."""
+    leads_out = _menus_reaching(flow, {m.key for m in flow.menus.values() if any(o.service for o in m.options)})
     for menu in flow.menus.values():
         if menu.key not in leads_out:
             r.problem(lines[menu.key], f"menus.{menu.key}", "leads only back into menus: no option ever reaches a service")
@@ -383,14 +389,7 @@ def _check_urgent_reachable(r: Reader, flow: Flow, menu_lines: dict[str, int]) -
     """From every menu a caller can reach the urgent service: through its options, or by going
     back (the back key returns along the menus walked, to the start menu at the latest)."""
     urgent = flow.urgent_service
-    reaches = {m.key for m in flow.menus.values() if any(o.service == urgent for o in m.options)}
-    changed = True
-    while changed:
-        changed = False
-        for menu in flow.menus.values():
-            if menu.key not in reaches and any(o.menu in reaches for o in menu.options):
-                reaches.add(menu.key)
-                changed = True
+    reaches = _menus_reaching(flow, {m.key for m in flow.menus.values() if any(o.service == urgent for o in m.options)})
     back_is_safe = flow.start in reaches
     for menu in flow.menus.values():
         if menu.key in reaches or menu.key == flow.start or back_is_safe:
