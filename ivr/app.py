@@ -99,8 +99,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _check_default_line(settings: Settings, live: LiveRelease) -> None:
     """`POST /voice` from a number no line lists goes to IVR_DEFAULT_LINE, never to a line picked by name.
 
-    In production it must be set when any line lists no Twilio `numbers`; elsewhere its absence is
-    logged, and such calls hear the 999 message. A default the files lack is logged too.
+    In production it must be set when any line lists no Twilio `numbers`: a deploy without it is
+    refused at start. Once a release is live, a worker always boots (a release must never stop
+    gunicorn): such calls hear the 999 message and the problem is logged as critical.
+    Elsewhere its absence is logged. A default the files lack is logged too.
     """
     if settings.default_line:
         if live.static_lines and settings.default_line not in live.static_lines:
@@ -113,9 +115,13 @@ def _check_default_line(settings: Settings, live: LiveRelease) -> None:
         f"IVR_DEFAULT_LINE is not set and {', '.join(unlisted)} list no Twilio numbers: "
         "set it to the line that answers POST /voice for a called number no line lists"
     )
-    if settings.env == "production":
+    if settings.env == "production" and live.source != "release":
         raise StartupRefused(problem)
-    log.warning("%s (until then such calls hear the 999 message)", problem)
+    log.log(
+        logging.CRITICAL if settings.env == "production" else logging.WARNING,
+        "%s (until then such calls hear the 999 message)",
+        problem,
+    )
 
 
 def _text_outcomes(recorder: Recorder, clock_now: Any) -> Report:

@@ -360,6 +360,23 @@ def test_production_refuses_to_start_without_a_default_line(settings: dict[str, 
         create_app(unset)
 
 
+def test_a_published_release_never_stops_a_worker_booting_for_want_of_a_default_line(
+    settings: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once a release is live, a worker restart without IVR_DEFAULT_LINE boots (logged as critical), so gunicorn stays up."""
+    app = create_app(settings)
+    live = services_of(app).live
+    live.publisher.publish(live.config_dir, london("2027-03-03T09:00"), "admin", "deploy")
+    unset = {k: v for k, v in settings.items() if k != "IVR_DEFAULT_LINE"}
+    with caplog.at_level(logging.CRITICAL):
+        restarted = create_app(unset)
+    assert services_of(restarted).live.source == "release"
+    assert any(r.levelno == logging.CRITICAL and "IVR_DEFAULT_LINE is not set" in r.getMessage() for r in caplog.records)
+    caller = Twilio(restarted.test_client())
+    assert caller.post("/voice").says() == NEUTRAL
+    assert caller.post("/voice/wiltshire").says()[0] == WILTSHIRE_GREETING
+
+
 def test_production_needs_no_default_line_when_every_line_lists_its_numbers(settings: dict[str, Any], tmp_path: Path) -> None:
     """Every line lists its number: production starts without a default, and a number nobody lists hears the 999 message."""
     folder = shipped_copy(tmp_path / "config")
