@@ -59,7 +59,7 @@ def init_app(app: Flask) -> None:
             return refused
         log.warning("%s for %s; answering with the safe route", error.code, request.path)
         count("safe_answer")
-        line = _line_in(request.path)
+        line = _line_in_url()
         reply, flow = _safe_reply(None, None, line)
         return _twiml(flow, 0, reply, line)
 
@@ -89,12 +89,6 @@ def _refused() -> Response | None:
 def _forbidden() -> Response:
     # Plain text: an HTML error page is never an answer under /voice.
     return Response("Forbidden", status=403, mimetype="text/plain")
-
-
-def _line_in(path: str) -> str | None:
-    """The line an unroutable /voice/<line>/... path names, so that its safe answer is that line's."""
-    parts = [part for part in path.split("/") if part]
-    return parts[1] if len(parts) > 1 and parts[0] == "voice" else None
 
 
 def _call() -> Call:
@@ -144,8 +138,8 @@ def _flow_for(snapshot: Snapshot, line: str | None) -> CallFlow:
 
 def _line_in_url() -> str | None:
     """The line a `/voice/<line>/...` path names, also for a path no route knows (a trailing slash, an unknown step)."""
-    parts = request.path.split("/")
-    named = parts[2] if len(parts) > 2 and parts[1] == "voice" else ""
+    parts = [part for part in request.path.split("/") if part]
+    named = parts[1] if len(parts) > 1 and parts[0] == "voice" else ""
     return named if named and named not in NOT_LINES else None
 
 
