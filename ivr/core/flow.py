@@ -13,12 +13,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import phonenumbers
-
 from ivr.core.facts import Detail, Fact
 from ivr.core.line import Line
 from ivr.core.model import Answer, Decision, Destination, Menu, Option, Schedule
-from ivr.core.numbers import display, mask, spoken, spoken_address
+from ivr.core.numbers import display, is_mobile, mask, spoken, spoken_address
 from ivr.core.speech import Listener
 from ivr.core.state import HEARINGS, ROUNDS, Call, Chain, DialResult, Heard, Screening, Where
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
@@ -494,12 +492,7 @@ def contact_lines(dest: Destination, spoken_form: bool) -> list[str]:
 
 def can_text(call: Call) -> bool:
     """Whether this caller can be offered a text: texting is configured and their number is a valid mobile."""
-    if not call.texting or not call.caller:
-        return False
-    try:
-        return phonenumbers.number_type(phonenumbers.parse(call.caller, None)) == phonenumbers.PhoneNumberType.MOBILE
-    except phonenumbers.NumberParseException:
-        return False
+    return call.texting and call.caller is not None and is_mobile(call.caller)
 
 
 def sms_text(line: Line, dest: Destination) -> str:

@@ -91,6 +91,7 @@ def is_withheld(text: str) -> bool:
     return text.strip().lower().removeprefix("+") in _WITHHELD
 
 
+@functools.lru_cache(maxsize=4096)  # every step of a call posts the same From: parse it once per call, not per step
 def caller_number(text: str) -> str | None:
     """A caller's number in E.164 if it is a real one (any country); None when withheld, missing or not valid."""
     if is_withheld(text) or _NOT_NUMBER_TEXT.search(text):
@@ -102,6 +103,15 @@ def caller_number(text: str) -> str | None:
     if not phonenumbers.is_valid_number(parsed) or parsed.extension:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_mobile(e164: str) -> bool:
+    """Whether a valid number (E.164) is a mobile, which can receive a text message."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164, None)) == phonenumbers.PhoneNumberType.MOBILE
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def display(e164: str) -> str:
