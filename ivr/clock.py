@@ -260,20 +260,13 @@ def build_scheduler(
 
     scheduler.add_job(led(jobs.check_coverage, "coverage"), DailyAt(6, 0), id="coverage", coalesce=True, misfire_grace_time=3600)
     scheduler.add_job(led(jobs.purge, "purge"), DailyAt(3, 15), id="purge", coalesce=True, misfire_grace_time=3600)
-    scheduler.add_job(
-        led(jobs.releases, "releases"),
-        IntervalTrigger(seconds=RELEASE_SECONDS, timezone=LONDON),
-        id="releases",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        led(jobs.watch_routes, "routing changes"),
-        IntervalTrigger(seconds=WATCH_SECONDS, timezone=LONDON),
-        id="watch",
-        coalesce=True,
-        max_instances=1,
-    )
+    every: list[tuple[Callable[[datetime], Any], str, str, int]] = [
+        (jobs.releases, "releases", "releases", RELEASE_SECONDS),
+        (jobs.watch_routes, "routing changes", "watch", WATCH_SECONDS),
+    ]
+    for work, name, job_id, seconds in every:
+        trigger = IntervalTrigger(seconds=seconds, timezone=LONDON)
+        scheduler.add_job(led(work, name), trigger, id=job_id, coalesce=True, max_instances=1)
     return scheduler
 
 
