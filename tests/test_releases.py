@@ -318,3 +318,27 @@ def test_a_damaged_saved_snapshot_is_compiled_again(folder: Path, publisher: Pub
     saved.write_bytes(b"not a pickle")
     again = live_over(folder, publisher)
     assert again.source == "release" and dialled_for(again, "2026-12-02T10:00") == "out-of-hours"
+
+
+def test_a_release_that_removes_a_line_says_so(folder: Path, publisher: Publisher) -> None:
+    """Publishing without a line's files names the line removed in the summary (calls to it are no longer routed)."""
+    publisher.publish(folder, NOW, "alice", "first")
+    for part in ("flows", "schedules"):
+        (folder / part / "isle-of-wight.yaml").unlink()
+    done = publisher.publish(folder, NOW, "bob", "the Isle of Wight moves to its own router")
+    assert done.summary == "line isle-of-wight removed"
+
+
+def test_healthz_says_when_the_working_files_differ(folder: Path, settings: dict[str, object]) -> None:
+    """/healthz says 'same' for the files live, 'differ' once a valid edit is on disk, and names no problem."""
+    from ivr.app import create_app
+    from ivr.services import services_of
+
+    app = create_app({**settings, "IVR_CONFIG_DIR": str(folder)})
+    live = services_of(app).live
+    live.refresh()
+    assert app.test_client().get("/healthz").get_json()["working_files"] == "same"
+    divert(folder)
+    live.refresh()
+    health = app.test_client().get("/healthz").get_json()
+    assert (health["working_files"], health["refused_problems"], health["release"]) == ("differ", 0, live.digest)
