@@ -19,6 +19,8 @@ from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
 from ivr.notify.outbox import Outbox, Report, Text
 from ivr.notify.sms import TextSender
+from ivr.records.ingest import Ingester
+from ivr.records.journal import Journal
 from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
 from ivr.services import Services, SettingError, Settings, london_now
@@ -63,9 +65,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     except Exception:  # a database outage must not stop calls being answered
         log.exception("the call records database cannot be reached or upgraded; calls are answered regardless")
     clock_now = overrides.get("IVR_CLOCK") or london_now
-    recorder = Recorder(store, simulated=settings.simulated)
+    journal = Journal(settings.journal_folder)
+    recorder = Recorder(store, journal, simulated=settings.simulated)
     outbox = Outbox(texts, _text_outcomes(recorder, clock_now))
     alerts = Alerts(outbox, settings.alert_number, settings.alert_from)
+    ingester = Ingester(recorder, journal, store, settings.ingest_seconds, alerts, settings.backlog_alert_seconds)
+    if settings.ingest_seconds > 0:
+        ingester.start()
+    else:  # stored as each webhook writes it: what a test or a simulation reads back is there at once
+        recorder.after_append = ingester.run_once
     publisher = Publisher(store, settings.release_cache)
     live = LiveRelease(settings.config_dir, publisher, settings.follow_seconds, clock_now)
     live.boot(from_releases=settings.serve != "working-files")
@@ -77,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         publisher=publisher,
         store=store,
         recorder=recorder,
+        ingester=ingester,
         texts=texts,
         outbox=outbox,
         alerts=alerts,

@@ -23,6 +23,7 @@ from ivr.live import LiveRelease, Publisher
 from ivr.notify.alerts import Alerts
 from ivr.notify.outbox import Outbox
 from ivr.notify.sms import TextSender
+from ivr.records.ingest import Ingester
 from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
 
@@ -64,6 +65,9 @@ class Settings:
     admin_password: str = ""
     simulated: bool = False  # calls are played by `ivr simulate`, and marked so in the records
     webhooks: bool = True  # False in the clock process, which answers no calls
+    journal_dir: Path | None = None  # where call records wait for the database; default <instance>/journal
+    ingest_seconds: float = 0.25  # how often the journal is stored; 0: as each webhook writes it (tests, simulate)
+    backlog_alert_seconds: float = 120.0  # alert when a record has waited this long for the database
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +98,11 @@ class Settings:
         return self.development if self.auto_publish is None else self.auto_publish
 
     @property
+    def journal_folder(self) -> Path:
+        """Where this machine's processes append call records until the database has them."""
+        return self.journal_dir or self.instance_path / "journal"
+
+    @property
     def release_cache(self) -> Path:
         """Where this machine keeps the releases it served, and the last-good pointer."""
         return self.instance_path / "releases"
@@ -122,6 +131,9 @@ _VARIABLES: dict[str, str] = {
     "IVR_ADMIN_PASSWORD": "admin_password",
     "IVR_SIMULATED": "simulated",
     "IVR_WEBHOOKS": "webhooks",
+    "IVR_JOURNAL_DIR": "journal_dir",
+    "IVR_INGEST_SECONDS": "ingest_seconds",
+    "IVR_BACKLOG_ALERT_SECONDS": "backlog_alert_seconds",
 }
 
 
@@ -146,6 +158,8 @@ def _parse(name: str, value: Any, kind: str) -> Any:
         if number < 0:
             raise SettingError(name, value, "zero or more")
         return number
+    if kind == "Path | None":
+        return Path(value) if str(value).strip() else None
     if kind == "Path":
         return Path(value)
     if kind == "str | None":
@@ -176,6 +190,7 @@ class Services:
     publisher: Publisher
     store: CallStore
     recorder: Recorder
+    ingester: Ingester  # moves the journal into the database, off the call's path
     texts: TextSender
     outbox: Outbox  # texts sent off the request path, by this process's worker thread
     alerts: Alerts

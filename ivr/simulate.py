@@ -235,6 +235,7 @@ class Simulator:
             "IVR_SIMULATED": True,
             "IVR_RUN_CLOCK": False,
             "IVR_FOLLOW_SECONDS": 0,
+            "IVR_INGEST_SECONDS": 0,
             "IVR_SERVE": "working-files",  # the files being tried, not whatever release is live
         }
         if config_dir:

@@ -189,6 +189,7 @@ def settings(tmp_path: Path, clock: FrozenClock, http_client: RecordingHttpClien
         "IVR_DEFAULT_LINE": "wiltshire",
         "IVR_RUN_CLOCK": False,
         "IVR_FOLLOW_SECONDS": 0,  # tests call live.refresh() themselves
+        "IVR_INGEST_SECONDS": 0,  # records stored as each webhook writes them, so a test reads them back at once
         "IVR_INSTANCE_PATH": str(tmp_path),
     }
 

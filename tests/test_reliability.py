@@ -105,6 +105,18 @@ def gunicorn(
             process.wait(timeout=5)
 
 
+def records_stored(base: str, timeout: float = 30) -> None:
+    """Wait until every call record written so far has left the journals for the database."""
+    deadline = time.monotonic() + timeout
+    while True:
+        backlog = requests.get(f"{base}/healthz", timeout=5).json()["records_backlog"]
+        if backlog["files"] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"call records still waiting after {timeout} s: {backlog}")
+        time.sleep(0.1)
+
+
 def booted(log: Path) -> int:
     """How many workers have said what they serve (a release, a local copy, the working files or static answers)."""
     text = log.read_text(errors="replace")
@@ -169,6 +181,7 @@ def test_burst_of_200_calls_every_record_complete_once(backend: str, tmp_path: P
     url = f"sqlite:///{tmp_path / 'calls.sqlite3'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
     with gunicorn(tmp_path, url, screened_copy(tmp_path / "screened")) as (_, base, _log):
         sids, errors = burst(base, CALLS, http_transport(retry_every=7), wiltshire)
+        records_stored(base)
     assert errors == []
     store = CallStore(url, instance_path=tmp_path)
     assert len(store.calls(line="wiltshire", limit=1000)) == CALLS
@@ -193,6 +206,7 @@ def test_worker_killed_mid_burst_loses_at_most_its_request(tmp_path: Path, wilts
         thread.join()
         assert time.monotonic() - started > 0.8, "the burst ended before the kill"
         assert workers[0] not in _children(process.pid), "the worker was not killed"
+        records_stored(base)
     assert len(errors) <= 1, errors
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

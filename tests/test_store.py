@@ -302,8 +302,10 @@ def test_times_go_in_aware_and_come_back_in_utc(store: CallStore) -> None:
     assert story is not None
     assert story.call.started_at == datetime(2026, 7, 1, 8, 30, tzinfo=UTC) and story.call.started_at.tzinfo is UTC
     assert story.events[0].at == summer and story.events[0].at.tzinfo is UTC
-    with pytest.raises(StatementError, match="aware datetimes"):
+    with pytest.raises(ValueError, match="aware datetimes"):
         store.call_started("CA2", "wiltshire", datetime(2026, 7, 1, 9, 30), CALLER, CALLED)
+    with pytest.raises(StatementError, match="aware datetimes"):
+        store.event("CA2", datetime(2026, 7, 1, 9, 30), "menu", {}, "a")
 
 
 def test_story_orders_events_by_time_then_arrival(store: CallStore) -> None:

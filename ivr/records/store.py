@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -184,7 +185,13 @@ def _v2_releases(conn: Connection) -> None:
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables, _v2_releases]
 LATEST = len(MIGRATIONS)
 SQLITE_BUSY_MS = 15000
+CONNECT_TIMEOUT_SECONDS = 3
 _WITHHELD = ("anonymous", "restricted", "unknown", "unavailable", "private")
+
+
+# What a record operation is (the first item of each; see `CallStore.apply`).
+START, EVENT, ACCEPT, END = "start", "event", "accept", "end"
+_PG_BATCH_TIMEOUT = text("SET LOCAL statement_timeout = '15s'")
 
 
 class StoreError(IvrError, RuntimeError):
@@ -246,6 +253,28 @@ class HeldLock:
         return self.taken
 
 
+def _engine_options(url: str) -> dict[str, Any]:
+    """Nothing waits on PostgreSQL for ever: a server that does not answer is given up after seconds.
+
+    libpq's connect_timeout covers the whole connection start, so a frozen server (SIGSTOP, a
+    dead host) fails a new connection; keepalives find a connection whose peer went away. Work
+    on a connection already open is bounded per batch (`statement_timeout`) and, for the one
+    read on a call's path, by the recorder's own time limit.
+    """
+    if not url.startswith("postgresql"):
+        return {}
+    return {
+        "pool_timeout": 5,
+        "connect_args": {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        },
+    }
+
+
 def database_url(url: str | None, instance_path: Path) -> str:
     """The SQLAlchemy URL: psycopg 3 for PostgreSQL, else a SQLite file in the instance folder."""
     if not url:
@@ -265,7 +294,7 @@ class CallStore:
         self.instance_path = Path(instance_path)
         self.url = database_url(url, self.instance_path)
         self.keep_numbers = keep_numbers
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True, **_engine_options(self.url))
         self.is_postgresql = self.engine.dialect.name == "postgresql"
         if self.engine.dialect.name == "sqlite":
             _sqlite_settings(self.engine)
@@ -274,6 +303,7 @@ class CallStore:
         self._key: bytes | None = None
         # SQLite needs no set-up step: the schema is brought up to date on first use.
         self._schema_ready = self.is_postgresql
+        self._statements = _Statements.of(self._dialect)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -311,26 +341,12 @@ class CallStore:
         self, sid: str, line: str, at: datetime, caller: str, called: str, simulated: bool = False, config_digest: str = ""
     ) -> bool:
         """Record a call's start once; True if this call recorded it. A repeat changes nothing."""
-        e164 = _caller_e164(caller)
-        values = {
-            "call_sid": sid,
-            "line": line,
-            "started_at": at,
-            "caller_hash": self._hash(e164),
-            "caller_number": e164 if self.keep_numbers else None,
-            "called": called or "",
-            "simulated": simulated,
-            "config_digest": config_digest,
-        }
-        statement = self._dialect.insert(calls).values(**values)
-        # An event may have come first and left a row without a start (called IS NULL): fill it.
-        statement = statement.on_conflict_do_update(
-            index_elements=[calls.c.call_sid],
-            set_={key: statement.excluded[key] for key in values if key != "call_sid"},
-            where=calls.c.called.is_(None),
-        )
+        caller_hash, number = self.caller_fields(caller)
+        batch = _Batch()
+        batch.add([START, sid, line, at, caller_hash, number, called, simulated, config_digest])
+        statement = self._statements.start.values(**batch.starts[sid]).returning(calls.c.call_sid)
         with self.writing() as conn:
-            return conn.execute(statement.returning(calls.c.call_sid)).first() is not None
+            return conn.execute(statement).first() is not None
 
     def event(self, sid: str, at: datetime, kind: str, detail: dict[str, Any], dedupe: str, line: str = "") -> bool:
         """Record one fact about a call once per (call, dedupe); True if this call recorded it."""
@@ -364,10 +380,34 @@ class CallStore:
             return conn.execute(query).first() is not None
 
     def call_ended(self, sid: str, at: datetime, outcome: str) -> None:
-        """The first report of how a call ended wins (the flow's own outcome before Twilio's status)."""
+        """The earliest report of how a call ended wins (the flow's own outcome before Twilio's status)."""
+        self.apply([[END, sid, at, outcome]])
+
+    def apply(self, ops: list[list[Any]]) -> int:
+        """Store a batch of record operations (ivr.records.recorder makes them) in one transaction; idempotent.
+
+        Applying the same operations again, or in another order, leaves the same rows: a fact is kept
+        once per (call, dedupe), a start fills the row an earlier fact left, and the earliest end wins.
+        Returns how many operations were read.
+        """
+        batch = _Batch()
+        for op in ops:
+            batch.add(op)
+        statements = self._statements
         with self.writing() as conn:
-            conn.execute(update(calls).where(calls.c.call_sid == sid, calls.c.ended_at.is_(None)).values(ended_at=at))
-            conn.execute(update(calls).where(calls.c.call_sid == sid, calls.c.outcome.is_(None)).values(outcome=outcome[:32]))
+            if self.is_postgresql:  # a batch must not wait forever on a lock; it is tried again later
+                conn.execute(_PG_BATCH_TIMEOUT)
+            if batch.placeholders:
+                conn.execute(statements.placeholder, list(batch.placeholders.values()))
+            if batch.starts:
+                conn.execute(statements.start, list(batch.starts.values()))
+            if batch.events:
+                conn.execute(statements.event, batch.events)
+            if batch.acceptances:
+                conn.execute(statements.accept, batch.acceptances)
+            if batch.ends:
+                conn.execute(statements.end, batch.ends)
+        return len(ops)
 
     def routing_change(
         self,
@@ -497,6 +537,11 @@ class CallStore:
 
     # -- caller numbers --------------------------------------------------------------------------
 
+    def caller_fields(self, caller: str) -> tuple[str | None, str | None]:
+        """What a call's row keeps of its caller: the keyed hash, and the number itself only if asked to."""
+        e164 = _caller_e164(caller)
+        return self._hash(e164), e164 if self.keep_numbers else None
+
     def caller_hash(self, number: str) -> str | None:
         """The keyed hash (HMAC-SHA256, hex) of a caller's E.164 number; None when withheld."""
         return self._hash(_caller_e164(number))
@@ -529,6 +574,119 @@ class CallStore:
         statement = self._dialect.insert(table).values(**values).on_conflict_do_nothing()
         # RETURNING says for certain whether a row went in (rowcount is -1 on some drivers).
         return conn.execute(statement.returning(*table.primary_key.columns)).first() is not None
+
+
+class _Batch:
+    """Record operations sorted by the statement that stores them; a bad operation raises ValueError."""
+
+    def __init__(self) -> None:
+        self.placeholders: dict[str, dict[str, Any]] = {}
+        self.starts: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.acceptances: list[dict[str, Any]] = []
+        self.ends: list[dict[str, Any]] = []
+
+    def add(self, op: list[Any]) -> None:
+        try:
+            kind, sid = op[0], str(op[1])
+            if kind == START:
+                _, _, line, at, caller_hash, number, called, simulated, digest = op
+                # The first start of a call in a batch wins, as it would one at a time.
+                self.starts.setdefault(
+                    sid,
+                    {
+                        "call_sid": sid,
+                        "line": line,
+                        "started_at": _instant(at),
+                        "caller_hash": caller_hash,
+                        "caller_number": number,
+                        "called": called or "",
+                        "simulated": bool(simulated),
+                        "config_digest": digest or "",
+                    },
+                )
+            elif kind == EVENT:
+                _, _, line, at, fact, detail, dedupe = op
+                when = _instant(at)
+                self._placeholder(sid, line, when)
+                self.events.append(
+                    {
+                        "call_sid": sid,
+                        "at": when,
+                        "kind": str(fact),
+                        "dedupe": _dedupe_key(str(dedupe)),
+                        "detail": json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
+                    }
+                )
+            elif kind == ACCEPT:
+                _, _, attempt, at = op
+                self.acceptances.append({"call_sid": sid, "attempt": int(attempt), "accepted_at": _instant(at)})
+            elif kind == END:
+                _, _, at, outcome = op
+                when = _instant(at)
+                self._placeholder(sid, "", when)
+                self.ends.append({"b_sid": sid, "b_at": when, "b_outcome": str(outcome)[:32]})
+            else:
+                raise ValueError(f"unknown record operation {kind!r}")
+        except (TypeError, IndexError) as exc:
+            raise ValueError(f"unreadable record operation: {exc}") from None
+
+    def _placeholder(self, sid: str, line: str, at: datetime) -> None:
+        # A fact may be stored before its call's start (another process's journal): a row without a start.
+        self.placeholders.setdefault(
+            sid,
+            {"call_sid": sid, "line": line, "started_at": at, "called": None, "simulated": False, "config_digest": ""},
+        )
+
+
+def readable(ops: list[Any]) -> bool:
+    """Whether every operation in `ops` can be stored."""
+    try:
+        batch = _Batch()
+        for op in ops:
+            batch.add(op)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The batch statements of one dialect, built once per store."""
+
+    placeholder: Any
+    start: Any
+    event: Any
+    accept: Any
+    end: Any
+
+    @classmethod
+    def of(cls, dialect: Any) -> _Statements:
+        start = dialect.insert(calls)
+        started = ("line", "started_at", "caller_hash", "caller_number", "called", "simulated", "config_digest")
+        at = bindparam("b_at", type_=UtcDateTime())
+        return cls(
+            placeholder=dialect.insert(calls).on_conflict_do_nothing(),
+            # Fills a row that facts left without a start (called IS NULL); a repeated start changes nothing.
+            start=start.on_conflict_do_update(
+                index_elements=[calls.c.call_sid],
+                set_={key: start.excluded[key] for key in started},
+                where=calls.c.called.is_(None),
+            ),
+            event=dialect.insert(events).on_conflict_do_nothing(),
+            accept=dialect.insert(acceptances).on_conflict_do_nothing(),
+            # The earliest report of the end wins, whatever order the journals are stored in.
+            end=update(calls)
+            .where(calls.c.call_sid == bindparam("b_sid"), or_(calls.c.ended_at.is_(None), calls.c.ended_at > at))
+            .values(ended_at=at, outcome=bindparam("b_outcome")),
+        )
+
+
+def _instant(value: datetime | str) -> datetime:
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise TypeError(f"call records need aware datetimes, not {value!r}")
+    return when
 
 
 def _sqlite_settings(engine: Engine) -> None:

@@ -45,19 +45,35 @@ def healthz() -> Response:
         age_seconds=int(max(0.0, time.time() - live.since)),
         working_files=files,
         refused_problems=len(working.problems) if working else 0,
+        # Call records waiting in this machine's journals for the database (its processes alike).
+        records_backlog=services.ingester.backlog().as_json(),
+        records_failing=services.ingester.failing_since is not None,
     )
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text format."""
-    live = current().live
+    services = current()
+    live = services.live
     working = live.working
+    backlog = services.ingester.backlog()
+    ingested = services.ingester.metrics()
     lines = [
         "# TYPE ivr_configuration_info gauge",
         f'ivr_configuration_info{{digest="{live.digest or ""}",source="{live.source}"}} 1',
         "# TYPE ivr_configuration_refused gauge",
         f"ivr_configuration_refused {1 if working is not None and working.refused else 0}",
+        "# HELP ivr_records_backlog_files Journal files waiting for the database on this machine.",
+        "# TYPE ivr_records_backlog_files gauge",
+        f"ivr_records_backlog_files {backlog.files}",
+        "# TYPE ivr_records_backlog_bytes gauge",
+        f"ivr_records_backlog_bytes {backlog.bytes}",
+        "# HELP ivr_records_backlog_oldest_seconds How long the oldest waiting call record has waited.",
+        "# TYPE ivr_records_backlog_oldest_seconds gauge",
+        f"ivr_records_backlog_oldest_seconds {backlog.oldest_seconds:.1f}",
+        "# TYPE ivr_records_total counter",
+        *(f'ivr_records_total{{what="{name}"}} {value}' for name, value in sorted(ingested.items())),
         "# TYPE ivr_events_total counter",
     ]
     with _lock:

@@ -159,33 +159,39 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
 
     @functools.wraps(handler)
     def wrapper(**kwargs: Any) -> Response:
-        call = None
-        flow = None
-        step = 0
-        line = kwargs.pop("line", None)
-        try:
-            call, step = _call(), _step()
-            snapshot = _snapshot()
-            flow = _flow_for(snapshot, line)
-            reply = _stamped(handler(flow, call, **kwargs), snapshot.config.digest)
-            count(handler.__name__)
-        except NothingLive:
-            log.warning("no configuration is live; %s gets its line's static answer", request.path)
-            count("safe_answer")
-            reply, flow = Reply([]), None
-        except UnknownLine as unknown:
-            log.error("%s names %s; answering with the 999 message or that line's static answer", request.path, unknown)
-            count("safe_answer")
-            reply, flow = Reply([]), None
-        except Exception:  # the caller must be connected whatever went wrong
-            log.exception("webhook %s failed; answering with the safe route", request.path)
-            count("safe_answer")
-            reply, flow = _safe_reply(flow, call, line)
-        _alert_on_gaps(flow, call, reply)
-        _record(flow, call, step, reply)
-        return _twiml(flow, step, reply, line)
+        # Everything the step records is appended to the journal in one write, before Twilio has the answer.
+        with _recorder().one_write():
+            return _answer(handler, **kwargs)
 
     return wrapper
+
+
+def _answer(handler: Callable[..., Reply], **kwargs: Any) -> Response:
+    call = None
+    flow = None
+    step = 0
+    line = kwargs.pop("line", None)
+    try:
+        call, step = _call(), _step()
+        snapshot = _snapshot()
+        flow = _flow_for(snapshot, line)
+        reply = _stamped(handler(flow, call, **kwargs), snapshot.config.digest)
+        count(handler.__name__)
+    except NothingLive:
+        log.warning("no configuration is live; %s gets its line's static answer", request.path)
+        count("safe_answer")
+        reply, flow = Reply([]), None
+    except UnknownLine as unknown:
+        log.error("%s names %s; answering with the 999 message or that line's static answer", request.path, unknown)
+        count("safe_answer")
+        reply, flow = Reply([]), None
+    except Exception:  # the caller must be connected whatever went wrong
+        log.exception("webhook %s failed; answering with the safe route", request.path)
+        count("safe_answer")
+        reply, flow = _safe_reply(flow, call, line)
+    _alert_on_gaps(flow, call, reply)
+    _record(flow, call, step, reply)
+    return _twiml(flow, step, reply, line)
 
 
 def _alert_on_gaps(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:

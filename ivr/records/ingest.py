@@ -1,0 +1,242 @@
+"""The ingester: moves journal files into the database in batches, off the call's path.
+
+Each pass closes this process's file (when everything before it is stored), stores every closed
+file in transactions of up to BATCH_OPS operations, and deletes a file only once all of it is
+stored. Files of dead processes on this machine are taken over the same way. Storing is
+idempotent (`CallStore.apply`), so a file stored twice (a process killed between the commit and
+the delete) leaves the same rows. While the database is away the files wait, and the backlog is
+reported; past `alert_after` seconds one alert goes out per machine, and another when it clears.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from ivr.records.journal import Backlog, Journal, Op, Segment, read_lines
+from ivr.records.recorder import Recorder
+from ivr.records.store import CallStore, readable
+
+log = logging.getLogger(__name__)
+BATCH_OPS = 2000  # record operations per transaction
+MAX_BACKOFF_SECONDS = 5.0
+ALERTED = "backlog.alerted"  # in the journal folder while this machine's backlog alert stands
+# The database is away (down, frozen, unreachable, locked, read-only): everything waits and is tried again.
+AWAY = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, OSError)
+
+
+class Alerting(Protocol):
+    def alert(self, message: str) -> None: ...
+
+
+class Ingester:
+    """Stores one process's journal (and dead processes' journals) in the database."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        journal: Journal,
+        store: CallStore,
+        interval: float = 0.25,
+        alerts: Alerting | None = None,
+        alert_after: float = 120.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.recorder = recorder
+        self.journal = journal
+        self.store = store
+        self.interval = interval
+        self.alerts = alerts
+        self.alert_after = alert_after
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.stored = 0  # operations this process has stored
+        self.failures = 0  # passes that could not store (the database away)
+        self.failing_since: float | None = None
+        self.set_aside = 0  # lines that could not be read
+
+    # -- one pass --------------------------------------------------------------------------------
+
+    def ingest_once(self) -> int:
+        """Store what is waiting; returns the operations stored. Raises when the database fails (all is kept)."""
+        with self._lock:
+            stored = self._spill()
+            closed = self.journal.closed_segments()
+            if not closed:  # everything before is stored: close the file in use so it can be
+                self.journal.rotate()
+                closed = self.journal.closed_segments()
+            for segment in closed:
+                stored += self._store(segment)
+            with self.journal.orphans() as orphans:
+                for segment in orphans:
+                    log.info("storing %s, left by a process that stopped", segment.path.name)
+                    stored += self._store(segment)
+            self.stored += stored
+            return stored
+
+    def _spill(self) -> int:
+        """Operations the journal could not take, straight to the database (oldest first)."""
+        waiting = self.recorder.unjournaled
+        stored = 0
+        while waiting:
+            ops = waiting[0]
+            self.store.apply(ops)
+            waiting.popleft()
+            stored += len(ops)
+        return stored
+
+    def _store(self, segment: Segment) -> int:
+        try:
+            lines, bad = read_lines(segment)
+        except FileNotFoundError:
+            return 0  # another process stored it
+        good = [ops for ops in lines if readable(ops)]
+        bad.extend(_encoded(ops) for ops in lines if not readable(ops))
+        stored = 0
+        for batch in _batches(good):
+            try:
+                self.store.apply([op for ops in batch for op in ops])
+            except AWAY:
+                raise
+            except Exception:
+                # The database is there but refuses something in the batch: store line by line so
+                # one bad line is set aside and never blocks the rest.
+                log.exception("a batch of call records was refused; storing %s line by line", segment.path.name)
+                for ops in batch:
+                    try:
+                        self.store.apply(ops)
+                    except AWAY:
+                        raise
+                    except Exception:  # noqa: BLE001 - whatever the database refuses in one line is set aside
+                        bad.append(_encoded(ops))
+                        stored -= len(ops)
+            stored += sum(len(ops) for ops in batch)
+        if bad:
+            kept = self.journal.set_aside(segment, bad)
+            self.set_aside += len(bad)
+            log.error("%d unreadable line(s) in %s kept in %s for a person to look at", len(bad), segment.path.name, kept)
+        self.journal.forget(segment)
+        return stored
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run passes every `interval` seconds, backing off while the database fails; a last pass at exit."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ivr-ingest", daemon=True)
+            self._thread.start()
+            atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Stop the thread and store what is left; what cannot be stored now is taken over by the next process."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+            self.run_once()
+
+    def _run(self) -> None:
+        delay = self.interval
+        while not self._stop.wait(delay):
+            delay = self.interval if self.run_once() else min(max(delay, self.interval) * 2, MAX_BACKOFF_SECONDS)
+
+    def run_once(self) -> bool:
+        """One pass that never raises, then a look at the backlog; False if the database failed."""
+        ok = True
+        try:
+            self.ingest_once()
+            if self.failing_since is not None:
+                log.warning("the call records database takes records again; the backlog is stored")
+            self.failing_since = None
+        except Exception as exc:  # noqa: BLE001 - the records wait in the journal; say so once, then quietly retry
+            ok = False
+            self.failures += 1
+            if self.failing_since is None:
+                self.failing_since = self._wall()
+                log.error("cannot store call records (%s); they wait in the journal and are retried", _short(exc))
+        with contextlib.suppress(Exception):
+            self.watch_backlog()
+        return ok
+
+    # -- the backlog -----------------------------------------------------------------------------
+
+    def backlog(self) -> Backlog:
+        return self.journal.backlog(self._wall())
+
+    def watch_backlog(self) -> Backlog:
+        """Alert once per machine when the oldest waiting record passes `alert_after`, and once when it clears.
+
+        The clock's leader is chosen through the database, which is what may be away; a marker file
+        in the journal folder (made with O_EXCL, removed once) lets exactly one process of the
+        machine raise each alert.
+        """
+        backlog = self.backlog()
+        marker = self.journal.folder / ALERTED
+        if backlog.oldest_seconds > self.alert_after:
+            if _create(marker) and self.alerts is not None:
+                self.alerts.alert(
+                    f"call records have not reached the database for {int(backlog.oldest_seconds)} s "
+                    f"({backlog.files} journal file(s), {backlog.bytes} bytes waiting); calls are still answered"
+                )
+        elif _remove(marker) and self.alerts is not None:
+            self.alerts.alert("call records reach the database again; the journal backlog is stored")
+        return backlog
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "stored": self.stored,
+            "failures": self.failures,
+            "set_aside": self.set_aside,
+            **{f"records_{name}": value for name, value in self.recorder.counts.items()},
+        }
+
+
+def _batches(lines: list[list[Op]]) -> Iterator[list[list[Op]]]:
+    """Lines grouped so that each group holds about BATCH_OPS operations."""
+    batch: list[list[Op]] = []
+    size = 0
+    for ops in lines:
+        batch.append(ops)
+        size += len(ops)
+        if size >= BATCH_OPS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _encoded(ops: Any) -> bytes:
+    return (json.dumps(ops, default=str) + "\n").encode()
+
+
+def _create(path: Path) -> bool:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
