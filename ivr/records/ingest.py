@@ -1,7 +1,7 @@
 """The ingester: moves journal files into the database in batches, off the call's path.
 
-Each pass closes this process's file (when everything before it is stored), stores every closed
-file in transactions of up to BATCH_OPS operations, and deletes a file only once all of it is
+Each pass stores the files an earlier pass closed, then closes the file in use and stores it,
+in transactions of up to BATCH_OPS operations, and deletes a file only once all of it is
 stored. Files of dead processes on this machine are taken over the same way. Storing is
 idempotent (`CallStore.apply`), so a file stored twice (a process killed between the commit and
 the delete) leaves the same rows. While the database is away the files wait, and the backlog is
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -74,12 +73,11 @@ class Ingester:
         """Store what is waiting; returns the operations stored. Raises when the database fails (all is kept)."""
         with self._lock:
             stored = self._spill()
-            closed = self.journal.closed_segments()
-            if not closed:  # everything before is stored: close the file in use so it can be
+            # Files closed by an earlier pass that failed first, then the file in use (closed now).
+            for _ in range(2):
+                for segment in self.journal.closed_segments():
+                    stored += self._store(segment)
                 self.journal.rotate()
-                closed = self.journal.closed_segments()
-            for segment in closed:
-                stored += self._store(segment)
             with self.journal.orphans() as orphans:
                 for segment in orphans:
                     log.info("storing %s, left by a process that stopped", segment.path.name)
@@ -100,30 +98,31 @@ class Ingester:
 
     def _store(self, segment: Segment) -> int:
         try:
-            lines, bad = read_lines(segment)
+            lines = read_lines(segment)
         except FileNotFoundError:
             return 0  # another process stored it
-        good = [ops for ops in lines if readable(ops)]
-        bad.extend(_encoded(ops) for ops in lines if not readable(ops))
+        refused: set[int] = {n for n, (_, ops) in enumerate(lines) if ops is None or not readable(ops)}
+        good = [(n, ops) for n, (_, ops) in enumerate(lines) if n not in refused and ops is not None]
         stored = 0
         for batch in _batches(good):
             try:
-                self.store.apply([op for ops in batch for op in ops])
+                self.store.apply([op for _, ops in batch for op in ops])
+                stored += sum(len(ops) for _, ops in batch)
             except AWAY:
                 raise
             except Exception:
                 # The database is there but refuses something in the batch: store line by line so
                 # one bad line is set aside and never blocks the rest.
                 log.exception("a batch of call records was refused; storing %s line by line", segment.path.name)
-                for ops in batch:
+                for n, ops in batch:
                     try:
                         self.store.apply(ops)
+                        stored += len(ops)
                     except AWAY:
                         raise
                     except Exception:  # noqa: BLE001 - whatever the database refuses in one line is set aside
-                        bad.append(_encoded(ops))
-                        stored -= len(ops)
-            stored += sum(len(ops) for ops in batch)
+                        refused.add(n)
+        bad = [raw for n, (raw, _) in enumerate(lines) if n in refused]
         if bad:
             kept = self.journal.set_aside(segment, bad)
             self.set_aside += len(bad)
@@ -204,22 +203,18 @@ class Ingester:
         }
 
 
-def _batches(lines: list[list[Op]]) -> Iterator[list[list[Op]]]:
-    """Lines grouped so that each group holds about BATCH_OPS operations."""
-    batch: list[list[Op]] = []
+def _batches(lines: list[tuple[int, list[Op]]]) -> Iterator[list[tuple[int, list[Op]]]]:
+    """Numbered lines grouped so that each group holds about BATCH_OPS operations."""
+    batch: list[tuple[int, list[Op]]] = []
     size = 0
-    for ops in lines:
-        batch.append(ops)
-        size += len(ops)
+    for line in lines:
+        batch.append(line)
+        size += len(line[1])
         if size >= BATCH_OPS:
             yield batch
             batch, size = [], 0
     if batch:
         yield batch
-
-
-def _encoded(ops: Any) -> bytes:
-    return (json.dumps(ops, default=str) + "\n").encode()
 
 
 def _create(path: Path) -> bool:

@@ -149,11 +149,7 @@ class Journal:
 
     def segments(self) -> list[Segment]:
         """Every journal file in the folder, of every process."""
-        try:
-            names = os.listdir(self.folder)
-        except FileNotFoundError:
-            return []
-        return [s for s in (Segment.parse(self.folder / name) for name in names) if s is not None]
+        return [s for s in (Segment.parse(self.folder / name) for name in _listdir(self.folder)) if s is not None]
 
     @contextlib.contextmanager
     def orphans(self) -> Iterator[list[Segment]]:
@@ -227,31 +223,29 @@ class Journal:
         return False
 
 
-def read_lines(segment: Segment) -> tuple[list[list[Op]], list[bytes]]:
-    """The lines of a file as lists of ops, and the lines that could not be read."""
-    good: list[list[Op]] = []
-    bad: list[bytes] = []
+def read_lines(segment: Segment) -> list[tuple[bytes, list[Op] | None]]:
+    """Each line of a file as written, with its operations, or None when it cannot be read."""
     with open(segment.path, "rb") as f:
         data = f.read()
+    found: list[tuple[bytes, list[Op] | None]] = []
     for raw in data.splitlines(keepends=True):
         if not raw.strip():
             continue
-        try:
-            if not raw.endswith(b"\n"):
-                raise ValueError("a line cut short")
-            ops = json.loads(raw)
-            if not isinstance(ops, list) or not all(isinstance(op, list) and op for op in ops):
-                raise ValueError("not a list of operations")
-            good.append(ops)
-        except ValueError:
-            bad.append(raw)
-    return good, bad
+        ops: Any = None
+        if raw.endswith(b"\n"):  # a line without its end was cut short (a full disk)
+            try:
+                ops = json.loads(raw)
+            except ValueError:
+                ops = None
+        good = isinstance(ops, list) and all(isinstance(op, list) and op for op in ops)
+        found.append((raw, ops if good else None))
+    return found
 
 
 def _listdir(folder: Path) -> list[str]:
     try:
         return os.listdir(folder)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing was ever written there
         return []
 
 
