@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 from ivr.core.errors import IvrError
 from ivr.core.facts import Fact
@@ -254,13 +255,18 @@ class HeldLock:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    """Nothing waits on PostgreSQL for ever: a server that does not answer is given up after seconds.
+    """Nothing waits on PostgreSQL for ever, and SQLite's faults show at once.
 
+    PostgreSQL: a server that does not answer is given up after seconds.
     libpq's connect_timeout covers the whole connection start, so a frozen server (SIGSTOP, a
     dead host) fails a new connection; keepalives find a connection whose peer went away. Work
     on a connection already open is bounded per batch (`statement_timeout`) and, for the one
     read on a call's path, by the recorder's own time limit.
     """
+    if url.startswith("sqlite") and ":memory:" not in url:
+        # A connection per use: one left open keeps writing to a file whose folder was made read-only
+        # or deleted, so such a fault would never show. Opening a SQLite file costs microseconds.
+        return {"poolclass": NullPool}
     if not url.startswith("postgresql"):
         return {}
     return {
