@@ -91,9 +91,15 @@ class Ingester:
         stored = 0
         while waiting:
             ops = waiting[0]
-            self.store.apply(ops)
+            try:
+                self.store.apply(ops)
+                stored += len(ops)
+            except AWAY:
+                raise
+            except Exception:  # refused for good: dropped, loudly, so it never blocks the rest
+                self.recorder.counts["lost"] += len(ops)
+                log.exception("the database refused %d call facts that the journal could not take; they are lost", len(ops))
             waiting.popleft()
-            stored += len(ops)
         return stored
 
     def _store(self, segment: Segment) -> int:

@@ -81,6 +81,7 @@ class Journal:
         self._fd: int | None = None  # the file being appended to
         self._current: Path | None = None
         self._seq = 0
+        self._closed_upto = 0  # our files numbered up to this are closed
         self._held: int | None = None  # our lock file, held while we live
 
     # -- writing ---------------------------------------------------------------------------------
@@ -127,6 +128,7 @@ class Journal:
         self._fd = self._current = None
         if fd is not None:
             os.close(fd)
+            self._closed_upto = self._seq
         return path
 
     def _take_lock(self) -> int:
@@ -142,9 +144,9 @@ class Journal:
 
     def closed_segments(self) -> list[Segment]:
         """Our files no longer appended to, oldest first."""
-        with self._lock:
-            current = self._current
-        found = [s for s in self.segments() if s.owner == self.owner and s.path != current]
+        # By number, not by "not the current one": a file opened while we list must not count as closed.
+        upto = self._closed_upto
+        found = [s for s in self.segments() if s.owner == self.owner and s.seq <= upto]
         return sorted(found, key=lambda s: s.seq)
 
     def segments(self) -> list[Segment]:
