@@ -176,6 +176,8 @@ def test_a_broken_file_on_disk_changes_nothing_live(settings: dict[str, Any], tm
         "age_seconds": health["age_seconds"],
         "working_files": "refused",
         "refused_problems": 1,
+        "records_backlog": {"files": 0, "bytes": 0, "oldest_seconds": 0.0},  # stored as written (IVR_INGEST_SECONDS=0)
+        "records_failing": False,
     }
 
 
