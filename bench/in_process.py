@@ -169,7 +169,9 @@ def _section(
     lines = [
         f"One realistic call = {steps} signed webhooks to `{calls.LINE}` at {AT:%a %d %b %Y %H:%M} (frozen clock), "
         f"screened by a person who presses 1 (`tests.builders.screened_copy`). {rounds} rounds of {per_round} new calls "
-        "(distinct CallSids) per app, apps interleaved; µs per whole call, median [IQR] over rounds.",
+        "(distinct CallSids) per app, apps interleaved; µs per whole call, median [IQR] over rounds. Key 1 routes and "
+        "dials in the same webhook (`CallFlow.menu_input` calls `connect`): `/voice/<line>/connect/<service>` is requested "
+        "only after silence or wrong keys, so this call never asks for it.",
         "",
         "| app | µs per call | min-max | µs per webhook | non-200 answers |",
         "| --- | --- | --- | --- | --- |",
