@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 # Every installed version, transitive ones included, is pinned here; `make lock` regenerates it.
 LOCK := constraints.txt
 
-.PHONY: run test lint bench clean lock postgres-server
+.PHONY: run test lint bench clean lock postgres-server wrk
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -54,9 +55,30 @@ lock:
 	  "$$tmp/venv/bin/pip" freeze --exclude-editable; } > "$$tmp/$(LOCK)" && \
 	mv "$$tmp/$(LOCK)" $(LOCK) && echo "make: wrote $(LOCK)"
 
-bench: $(STAMP)
-	$(BIN)/python bench/route_bench.py
-	$(BIN)/python bench/webhook_bench.py
+# The `bench` extra (pyinstrument, for the profile) on top of what the tests install.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Runs every benchmark and writes BENCHMARKS.md (bench/__main__.py); about 10 minutes on a quiet 2-core machine.
+# `make bench QUICK=1` is shorter, for a busy one; BENCH_ONLY=engine,... runs some sections only.
+bench: $(BENCH_STAMP) postgres-server wrk
+	BENCH_QUICK=$${BENCH_QUICK:-$(QUICK)} $(BIN)/python -m bench
+
+# The HTTP benchmarks load gunicorn with wrk. Install it when it is missing and we can (root with
+# apt-get); otherwise carry on, and BENCHMARKS.md says the HTTP section was not measured.
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing wrk (apt-get install wrk) for the HTTP benchmarks"; \
+	    log=$$(mktemp); export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get install -y -q wrk >$$log 2>&1 || { apt-get update -q >>$$log 2>&1 && apt-get install -y -q wrk >>$$log 2>&1; }; } \
+	      || { tail -n 20 $$log; echo "make: could not install wrk; carrying on"; }; \
+	    rm -f $$log; \
+	  else \
+	    echo "make: wrk is missing, and not root with apt-get to install it; carrying on"; \
+	  fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
