@@ -111,11 +111,11 @@ PATH = "main>1 -> child-at-risk -> standby(no-answer) -> out-of-hours(completed)
 
 
 def test_db_upgrade_says_what_it_did(ivr: Run, records: CallStore) -> None:
-    """`ivr db upgrade` applies versions 1 and 2 and says so; a second run says the schema is up to date."""
+    """`ivr db upgrade` applies versions 1 to 3 and says so; a second run says the schema is up to date."""
     where = records.engine.url.render_as_string(hide_password=True)
-    assert ivr("db", "upgrade") == (0, f"applied migrations [1, 2] to {where}: schema version 2\n", "")
-    assert ivr("db", "upgrade") == (0, f"{where} is up to date: schema version 2\n", "")
-    assert records.schema_version() == 2
+    assert ivr("db", "upgrade") == (0, f"applied migrations [1, 2, 3] to {where}: schema version 3\n", "")
+    assert ivr("db", "upgrade") == (0, f"{where} is up to date: schema version 3\n", "")
+    assert records.schema_version() == 3
 
 
 def test_calls_lists_newest_first_with_marker_outcome_and_path(ivr: Run, records: CallStore) -> None:
