@@ -561,6 +561,7 @@ class CallStore:
     def release(self, sid: str, at: datetime, by: str, reason: str) -> bool:
         """Release the hold standing on call `sid`: True if one stood; UnknownCall if no such call."""
         with self.writing() as conn:
+            self._serialise_holds(conn)
             if conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == sid)).first() is None:
                 raise UnknownCall(sid)
             released = (
@@ -576,8 +577,9 @@ class CallStore:
             return _holds_of(conn, [sid]).get(sid, ())
 
     def _serialise_holds(self, conn: Connection) -> None:
-        # A hold and the purge take turns (SQLite: the writer's lock does it), so a call held while the
-        # purge runs is either held before it looks or purged before the hold looks for it.
+        # Holds, releases and the purge take turns (SQLite: the writer's lock does it): a call held while
+        # the purge runs is held before it looks or purged before the hold looks for it, and a release
+        # never lands between the purge's statements (which would leave a call's events without it).
         if self.is_postgresql:
             conn.execute(select(func.pg_advisory_xact_lock(_lock_key("ivr-holds"))))
 
