@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import re
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +16,8 @@ import pytest
 from ivr import cli
 from ivr.cli import calls as calls_cli
 from ivr.core.facts import Fact
-from ivr.records.store import CallEvent, CallStore, CallStory, CallSummary
-from ivr.records.story import tell
+from ivr.records.store import CallEvent, CallStore, CallStory, CallSummary, Hold
+from ivr.records.story import listing, tell
 from tests.pg import postgres_schema
 
 KEY = b"test-key"
@@ -111,15 +114,15 @@ PATH = "main>1 -> child-at-risk -> standby(no-answer) -> out-of-hours(completed)
 
 
 def test_db_upgrade_says_what_it_did(ivr: Run, records: CallStore) -> None:
-    """`ivr db upgrade` applies versions 1 and 2 and says so; a second run says the schema is up to date."""
+    """`ivr db upgrade` applies versions 1 to 3 and says so; a second run says the schema is up to date."""
     where = records.engine.url.render_as_string(hide_password=True)
-    assert ivr("db", "upgrade") == (0, f"applied migrations [1, 2] to {where}: schema version 2\n", "")
-    assert ivr("db", "upgrade") == (0, f"{where} is up to date: schema version 2\n", "")
-    assert records.schema_version() == 2
+    assert ivr("db", "upgrade") == (0, f"applied migrations [1, 2, 3] to {where}: schema version 3\n", "")
+    assert ivr("db", "upgrade") == (0, f"{where} is up to date: schema version 3\n", "")
+    assert records.schema_version() == 3
 
 
-def test_calls_lists_newest_first_with_marker_outcome_and_path(ivr: Run, records: CallStore) -> None:
-    """`ivr calls` prints one line per call: London time, SID, line, simulated marker, outcome, path."""
+def test_calls_lists_newest_first_with_marker_outcome_answer_and_path(ivr: Run, records: CallStore) -> None:
+    """`ivr calls` prints one line per call: London time, SID, line, simulated marker, outcome, who answered, path."""
     records.upgrade()
     record_a_call(records, "CA1")
     record_a_call(records, "CA2", AT + timedelta(hours=1), simulated=True)
@@ -127,9 +130,9 @@ def test_calls_lists_newest_first_with_marker_outcome_and_path(ivr: Run, records
     code, out, err = ivr("calls")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "2026-12-26 04:14:05  CA3  hampshire  no outcome yet  ",
-        f"2026-12-26 03:14:05  CA2  wiltshire (simulated)  connected  {PATH}",
-        f"2026-12-26 02:14:05  CA1  wiltshire  connected  {PATH}",
+        "2026-12-26 04:14:05  CA3  hampshire  no outcome yet  answered: none  ",
+        f"2026-12-26 03:14:05  CA2  wiltshire (simulated)  connected  answered: out-of-hours  {PATH}",
+        f"2026-12-26 02:14:05  CA1  wiltshire  connected  answered: out-of-hours  {PATH}",
     ]
 
 
@@ -163,10 +166,183 @@ def test_calls_json_is_a_list_of_objects(ivr: Run, records: CallStore) -> None:
             "called": "+441225713000",
             "config_digest": DIGEST,
             "path": PATH,
+            "service": "child-at-risk",
+            "services": ["child-at-risk"],
+            "answered_destination": "out-of-hours",
+            "held": False,
+            "holds": [],
         }
     ]
     assert CALLER not in out
     assert ivr("calls", "--json", "--line", "hampshire")[1] == "[]\n"
+
+
+def record_four_calls(store: CallStore) -> None:
+    """The night call (CA1, 02:14); the same to Hampshire (CA2, 03:14); an unanswered SEND-then-urgent call
+    (CA3, 08:14: nobody accepts); and a call with no outcome yet (CA4, Sun 27 Dec 00:30)."""
+    record_a_call(store, "CA1")
+    record_a_call(store, "CA2", AT + timedelta(hours=1), line="hampshire")
+    store.call_started("CA3", "wiltshire", AT + timedelta(hours=6), CALLER, "+441225713000")
+    facts = [
+        ("route", {"service": "send", "destination": None, "rule": "closed"}),
+        ("route", {"service": "child-at-risk", "destination": "out-of-hours", "rule": "rule 4"}),
+        ("screen", {"attempt": 1, "accepted": False}),
+        ("dial", {"attempt": 1, "destination": "out-of-hours", "status": "unaccepted", "bridged": False}),
+    ]
+    for index, (kind, detail) in enumerate(facts):
+        store.event("CA3", AT + timedelta(hours=6, seconds=index), kind, detail, f"step:{index}")
+    store.call_ended("CA3", AT + timedelta(hours=6, minutes=2), "completed")
+    store.call_started("CA4", "wiltshire", datetime(2026, 12, 27, 0, 30, tzinfo=UTC), CALLER, "+441225713000")
+
+
+def sids(out: str) -> list[str]:
+    return [line.split()[2] for line in out.splitlines()]
+
+
+def test_calls_filter_by_service_outcome_and_dates(ivr: Run, records: CallStore) -> None:
+    """--service (any service routed), --outcome ('none': not ended), --since and --until (a date: its whole day)."""
+    records.upgrade()
+    record_four_calls(records)
+    assert sids(ivr("calls")[1]) == ["CA4", "CA3", "CA2", "CA1"]
+    assert sids(ivr("calls", "--service", "child-at-risk")[1]) == ["CA3", "CA2", "CA1"]
+    assert sids(ivr("calls", "--service", "send")[1]) == ["CA3"]
+    assert sids(ivr("calls", "--outcome", "connected")[1]) == ["CA2", "CA1"]
+    assert sids(ivr("calls", "--outcome", "completed")[1]) == ["CA3"]
+    assert sids(ivr("calls", "--outcome", "none")[1]) == ["CA4"]
+    assert sids(ivr("calls", "--until", "2026-12-26")[1]) == ["CA3", "CA2", "CA1"]
+    assert sids(ivr("calls", "--since", "2026-12-26", "--until", "2026-12-26")[1]) == ["CA3", "CA2", "CA1"]
+    assert sids(ivr("calls", "--until", "2026-12-26T03:14:05")[1]) == ["CA1"]
+    assert sids(ivr("calls", "--since", "2026-12-26T03:00", "--until", "2026-12-27T00:30")[1]) == ["CA3", "CA2"]
+    assert sids(ivr("calls", "--line", "wiltshire", "--service", "child-at-risk", "--outcome", "connected")[1]) == ["CA1"]
+    assert ivr("calls", "--until", "2026-12-25") == (0, "no calls\n", "")
+    assert ivr("calls", "--held") == (0, "no calls\n", "")
+    code, out, _ = ivr("calls", "--service", "send", "--json")
+    assert (code, [(c["service"], c["services"], c["answered_destination"], c["outcome"]) for c in json.loads(out)]) == (
+        0,
+        [("send", ["send", "child-at-risk"], None, "completed")],
+    )
+
+
+def test_a_pickup_not_accepted_is_listed_as_no_answer(ivr: Run, records: CallStore) -> None:
+    """A call whose only pickup was refused at the screening is listed as answered by nobody."""
+    records.upgrade()
+    record_four_calls(records)
+    assert ivr("calls", "--service", "send")[1] == (
+        "2026-12-26 08:14:05  CA3  wiltshire  completed  answered: none  "
+        "send(closed) -> child-at-risk -> out-of-hours(unaccepted)\n"
+    )
+
+
+@pytest.mark.usefixtures("records")
+@pytest.mark.parametrize(("option", "value"), [("--until", "tomorrow"), ("--until", "2026-13-01")], ids=["word", "no-such-month"])
+def test_bad_until_is_one_line_and_exit_2(ivr: Run, option: str, value: str) -> None:
+    """An --until that is not a date or time gives one line naming it and exit status 2."""
+    assert ivr("calls", option, value) == (2, "", f"ivr calls: {value!r} is not an ISO 8601 date or time (2026-12-25T10:00)\n")
+
+
+# -- legal holds ----------------------------------------------------------------------------------
+
+WHEN = r"\w{3} \d\d \w{3} \d{4} \d\d:\d\d (GMT|BST)"
+
+
+def test_hold_marks_the_call_and_holding_twice_changes_nothing(ivr: Run, records: CallStore) -> None:
+    """`ivr calls hold` says who held it and why; a second hold says it already stands; the list marks it [held]."""
+    records.upgrade()
+    record_four_calls(records)
+    before = datetime.now(UTC)
+    code, out, err = ivr("calls", "hold", "CA1", "--reason", "police request\n 1234", "--by", "alice")
+    assert (code, err) == (0, "")
+    assert re.fullmatch(rf"held CA1: Legal hold since {WHEN}, by alice: police request 1234\n", out), out
+    code, out, _ = ivr("calls", "hold", "CA1", "--reason", "the same request", "--by", "bob")
+    assert code == 0 and re.fullmatch(
+        rf"CA1 was already held; nothing changed: Legal hold since {WHEN}, by alice: police request 1234\n", out
+    )
+    (hold,) = records.holds("CA1")
+    assert (hold.held_by, hold.reason, hold.released_at) == ("alice", "police request 1234", None)
+    assert before <= hold.held_at <= datetime.now(UTC)
+    assert ivr("calls", "--held")[1] == f"2026-12-26 02:14:05  CA1  wiltshire [held]  connected  answered: out-of-hours  {PATH}\n"
+    assert ["[held]" in line for line in ivr("calls")[1].splitlines()] == [False, False, False, True]
+
+
+def test_release_ends_the_hold_and_keeps_its_history(ivr: Run, records: CallStore) -> None:
+    """`ivr calls release` records who released it, when and why; releasing a call not held changes nothing."""
+    records.upgrade()
+    record_four_calls(records)
+    assert ivr("calls", "release", "CA1", "--reason", "nothing to release") == (0, "CA1 is not held; nothing to release\n", "")
+    ivr("calls", "hold", "CA1", "--reason", "court order", "--by", "alice")
+    code, out, _ = ivr("calls", "release", "CA1", "--reason", "order lifted", "--by", "bob")
+    assert code == 0 and re.fullmatch(
+        rf"released CA1: Legal hold from {WHEN}, by alice: court order; released {WHEN}, by bob: order lifted\n", out
+    ), out
+    assert ivr("calls", "--held") == (0, "no calls\n", "")
+    (hold,) = records.holds("CA1")
+    assert (hold.held_by, hold.reason, hold.released_by, hold.release_reason) == ("alice", "court order", "bob", "order lifted")
+
+
+def test_hold_by_defaults_to_this_user_at_this_machine(ivr: Run, records: CallStore) -> None:
+    """Without --by, the hold is recorded as placed by user@host, as `ivr publish` records a publisher."""
+    records.upgrade()
+    record_a_call(records)
+    assert ivr("calls", "hold", "CA1", "--reason", "complaint")[0] == 0
+    assert [h.held_by for h in records.holds("CA1")] == [f"{getpass.getuser()}@{socket.gethostname()}"]
+
+
+@pytest.mark.parametrize("command", ["hold", "release"])
+def test_hold_on_an_unknown_sid_is_one_line_and_exit_2(ivr: Run, records: CallStore, command: str) -> None:
+    """Holding or releasing a SID with no record is refused with one line and exit status 2."""
+    records.upgrade()
+    assert ivr("calls", command, "CAnope", "--reason", "request") == (2, "", "ivr calls: no call 'CAnope' in the call records\n")
+    assert records.holds("CAnope") == ()
+
+
+def test_hold_needs_a_reason(ivr: Run, records: CallStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """A hold without --reason is a usage error; a blank reason is refused with one line; both exit 2."""
+    records.upgrade()
+    record_a_call(records)
+    with pytest.raises(SystemExit) as exited:
+        ivr("calls", "hold", "CA1")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith("error: the following arguments are required: --reason\n")
+    assert ivr("calls", "hold", "CA1", "--reason", "  ") == (2, "", "ivr calls: a legal hold needs a --reason that says why\n")
+    assert records.holds("CA1") == ()
+
+
+def test_show_tells_the_holds_after_the_story(ivr: Run, records: CallStore) -> None:
+    """`ivr calls show` ends with each hold, oldest first, in London time; --json carries them too."""
+    records.upgrade()
+    record_a_call(records)
+    records.hold("CA1", datetime(2027, 1, 4, 9, 30, tzinfo=UTC), "alice", "police request 1234")
+    records.release("CA1", datetime(2027, 7, 1, 8, 0, tzinfo=UTC), "bob", "case closed")
+    records.hold("CA1", datetime(2027, 8, 2, 14, 0, tzinfo=UTC), "carol", "complaint")
+    tag = records.caller_hash(CALLER)[:8]  # type: ignore[index]
+    holds = [
+        "Legal hold from Mon 04 Jan 2027 09:30 GMT, by alice: police request 1234; released Thu 01 Jul 2027 09:00 BST, by bob: case closed",
+        "Legal hold since Mon 02 Aug 2027 15:00 BST, by carol: complaint",
+    ]
+    assert ivr("calls", "show", "CA1") == (0, "\n".join([*STORY, *holds]).format(tag=tag) + "\n", "")
+    data = json.loads(ivr("calls", "show", "CA1", "--json")[1])
+    assert (data["call"]["held"], data["call"]["holds"], data["story"][-2:]) == (
+        True,
+        [
+            {
+                "held_at": "2027-01-04T09:30:00+00:00",
+                "held_by": "alice",
+                "reason": "police request 1234",
+                "released_at": "2027-07-01T08:00:00+00:00",
+                "released_by": "bob",
+                "release_reason": "case closed",
+            },
+            {
+                "held_at": "2027-08-02T14:00:00+00:00",
+                "held_by": "carol",
+                "reason": "complaint",
+                "released_at": None,
+                "released_by": None,
+                "release_reason": None,
+            },
+        ],
+        holds,
+    )
 
 
 def test_calls_show_tells_the_story(ivr: Run, records: CallStore) -> None:
@@ -373,6 +549,20 @@ def test_tell_dial_results() -> None:
         f"02:14:45 Routed child-at-risk to standby ({STANDBY}) by rule 3: Standby",
         f"02:14:45 Dialled standby {STANDBY}: answered, talked 59s",
     ]
+
+
+def test_listing_marks_simulated_and_held_calls() -> None:
+    """A held simulated call is marked both ways; a call nobody answered says so."""
+    held = (Hold(AT, "alice", "request"),)
+    released = (Hold(AT, "alice", "request", AT, "bob", "done"),)
+    assert listing(call(simulated=True, holds=held, outcome="completed")) == (
+        "2026-12-26 02:14:05  CA9  hampshire (simulated) [held]  completed  answered: none  "
+    )
+    assert listing(
+        call(holds=released, answered_destination="crt-public", path="main>1 -> child-at-risk -> crt-public(completed)")
+    ) == (
+        "2026-12-26 02:14:05  CA9  hampshire  no outcome yet  answered: crt-public  main>1 -> child-at-risk -> crt-public(completed)"
+    )
 
 
 def test_tell_marks_a_new_day_and_a_clock_change() -> None:

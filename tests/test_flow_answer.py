@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import pytest
 
 from ivr import config
-from ivr.core.facts import Fact
+from ivr.core.facts import Fact, talked
 from ivr.core.flow import CallFlow
 from ivr.core.model import Answer
 from ivr.core.state import Call, Chain, DialResult, Screening
@@ -292,6 +292,20 @@ def test_without_dial_bridged_the_status_and_record_decide(
     reply = kinds.dialled(chain(team), DialResult("completed", "40", accepted), call())
     assert (reply.verbs[-1] == Hangup()) is talked
     assert (reply.facts[-1] == (Fact.END, {"outcome": "connected"})) is talked
+
+
+@pytest.mark.parametrize("team", ["office", "mobile", "centre"])
+@pytest.mark.parametrize("status", ["completed", "answered", "no-answer", "busy", "failed", "canceled", "in-progress", ""])
+@pytest.mark.parametrize("bridged", [True, False, None], ids=["bridged", "not-bridged", "unsaid"])
+@pytest.mark.parametrize("accepted", [True, False, None], ids=["accepted", "not-accepted", "unreadable"])
+def test_the_dial_fact_reads_back_as_talked_exactly_when_the_call_ended_connected(
+    kinds: CallFlow, team: str, status: str, bridged: bool | None, accepted: bool | None
+) -> None:
+    """Whatever Twilio sends, the call records' reading of the DIAL fact (facts.talked) agrees with the flow's decision."""
+    reply = kinds.dialled(chain(team), DialResult(status, "40", accepted, bridged), call())
+    (kind, dial), *rest = reply.facts
+    assert kind is Fact.DIAL
+    assert talked(dial) is ((Fact.END, {"outcome": "connected"}) in rest)
 
 
 # -- strict simulations of the shipped lines ----------------------------------------------------

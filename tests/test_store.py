@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import sqlite3
 import threading
@@ -14,11 +15,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
 from ivr.cli.calls import open_store
-from ivr.records.store import LATEST, MIGRATIONS, CallEvent, CallStore, StoreError, database_url, metadata, path, schema_versions
+from ivr.records.store import (
+    LATEST,
+    MIGRATIONS,
+    CallEvent,
+    CallStore,
+    Hold,
+    StoreError,
+    UnknownCall,
+    calls,
+    database_url,
+    events,
+    metadata,
+    path,
+    schema_versions,
+)
 from tests.pg import postgres_schema
 
 KEY = b"test-key"
@@ -94,6 +110,73 @@ def expected_hash(number: str, key: bytes = KEY) -> str:
     return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
 
 
+# Four calls as the webhooks record them, each started an hour after the one before, with how it
+# ended; their summaries (first service, every service, the destination that answered) by hand.
+URGENT_MASH = {"service": "child-at-risk", "destination": "mash", "rule": "rule 1: MASH"}
+URGENT_STANDBY = {"service": "child-at-risk", "destination": "standby", "rule": "rule 3: Standby"}
+STAFF_LADO = {"service": "allegation-about-staff", "destination": "lado", "rule": "rule 1: LADO"}
+SCENARIOS: dict[str, tuple[str | None, list[tuple[str, dict[str, Any]]]]] = {
+    # SEND is closed at night, so the caller takes child-at-risk: Standby does not answer, Out of Hours does.
+    "CAtalked": (
+        "connected",
+        [
+            ("menu", {"menu": "main"}),
+            ("key", {"menu": "main", "digits": "3"}),
+            ("route", {"service": "send", "destination": None, "rule": "closed at night"}),
+            ("key", {"menu": "send-closed", "digits": "1"}),
+            ("route", URGENT_STANDBY),
+            ("dial", {"attempt": 1, "destination": "standby", "status": "no-answer", "bridged": False}),
+            ("route", URGENT_STANDBY),
+            ("dial", {"attempt": 2, "destination": "out-of-hours", "status": "completed", "bridged": True}),
+            ("end", {"outcome": "connected"}),
+        ],
+    ),
+    # LADO picks up but its screening is not accepted (a pickup, not an answer); Out of Hours does not answer.
+    "CAscreened": (
+        "completed",
+        [
+            ("route", STAFF_LADO),
+            ("screen", {"attempt": 1, "accepted": False}),
+            ("dial", {"attempt": 1, "destination": "lado", "status": "unaccepted", "bridged": False}),
+            ("route", STAFF_LADO),
+            ("dial", {"attempt": 2, "destination": "out-of-hours", "status": "no-answer", "bridged": False}),
+        ],
+    ),
+    # Recorded before Twilio's DialBridged was kept: MASH picked up.
+    "CAolder": (
+        "connected",
+        [
+            ("route", URGENT_MASH),
+            ("dial", {"attempt": 1, "destination": "mash", "status": "completed", "duration": "75"}),
+            ("end", {"outcome": "connected"}),
+        ],
+    ),
+    # Hung up in the menu; no outcome reported yet.
+    "CAmenu": (None, [("menu", {"menu": "main"})]),
+}
+SUMMARIES = {
+    "CAtalked": ("send", ("send", "child-at-risk"), "out-of-hours"),
+    "CAscreened": ("allegation-about-staff", ("allegation-about-staff",), None),
+    "CAolder": ("child-at-risk", ("child-at-risk",), "mash"),
+    "CAmenu": (None, (), None),
+}
+
+
+def record_scenarios(store: CallStore) -> None:
+    """The four SCENARIOS through the store's write API, as the webhooks write them."""
+    for hour, (sid, (outcome, facts)) in enumerate(SCENARIOS.items()):
+        start = AT + timedelta(hours=hour)
+        store.call_started(sid, "wiltshire", start, CALLER, CALLED)
+        for index, (kind, detail) in enumerate(facts):
+            store.event(sid, start + timedelta(seconds=index), kind, detail, f"step:{index}")
+        if outcome:
+            store.call_ended(sid, start + timedelta(minutes=5), outcome)
+
+
+def summaries(found: list[Any]) -> dict[str, tuple[str | None, tuple[str, ...], str | None]]:
+    return {c.call_sid: (c.service, c.services, c.answered_destination) for c in found}
+
+
 # -- schema ---------------------------------------------------------------------------------------
 
 
@@ -102,13 +185,13 @@ def test_upgrade_twice(make_store: MakeStore) -> None:
     store = make_store()
     assert store.schema_version() == (LATEST if store.engine.dialect.name == "sqlite" else 0)
     fresh = make_store()
-    assert fresh.upgrade() in ([1, 2], [])  # SQLite's first read above already brought it up to date
+    assert fresh.upgrade() in ([1, 2, 3], [])  # SQLite's first read above already brought it up to date
     assert fresh.upgrade() == []
-    assert fresh.schema_version() == LATEST == 2
+    assert fresh.schema_version() == LATEST == 3
 
 
-def test_version_1_database_upgrades_to_2_keeping_its_rows(make_store: MakeStore) -> None:
-    """A database made by version 1 gains the release tables and columns; its routing history stays."""
+def test_version_1_database_upgrades_keeping_its_rows(make_store: MakeStore) -> None:
+    """A database made by version 1 gains the release tables and columns (and version 3); its routing history stays."""
     store = make_store()
     with store.engine.begin() as conn:
         schema_versions.create(conn)
@@ -119,7 +202,7 @@ def test_version_1_database_upgrades_to_2_keeping_its_rows(make_store: MakeStore
                 "INSERT INTO routing_changes (line, service, at, from_destination, to_destination) VALUES ('wiltshire', 'child-at-risk', '2026-12-02 09:00:00', 'mash', 'out-of-hours')"
             )
         )
-    assert store.upgrade() == [2]
+    assert store.upgrade() == [2, 3]
     with store.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT line, from_destination, to_destination, release_digest, changed_by FROM routing_changes")
@@ -129,13 +212,45 @@ def test_version_1_database_upgrades_to_2_keeping_its_rows(make_store: MakeStore
     assert store.routing_change("wiltshire", "child-at-risk", AT, "mash", "standby", release="abc", changed_by="alice")
 
 
+def test_version_2_database_upgrades_to_3_with_each_calls_summary_filled_in(make_store: MakeStore) -> None:
+    """A version 2 database with calls gains the summary columns, filled in from the events it holds, and legal holds."""
+    store = make_store()
+    with store.engine.begin() as conn:
+        schema_versions.create(conn)
+        for version, migration in enumerate(MIGRATIONS[:2], start=1):
+            migration(conn)
+            conn.execute(schema_versions.insert().values(version=version, applied_at=AT))
+        for hour, (sid, (outcome, facts)) in enumerate(SCENARIOS.items()):
+            start = AT + timedelta(hours=hour)
+            conn.execute(
+                calls.insert().values(
+                    call_sid=sid,
+                    line="wiltshire",
+                    started_at=start,
+                    called=CALLED,
+                    simulated=False,
+                    outcome=outcome,
+                    config_digest="",
+                )
+            )
+            for index, (kind, detail) in enumerate(facts):
+                at = start + timedelta(seconds=index)
+                conn.execute(
+                    events.insert().values(call_sid=sid, at=at, kind=kind, detail=json.dumps(detail), dedupe=f"v2:{index}")
+                )
+    assert store.upgrade() == [3]
+    assert summaries(store.calls()) == SUMMARIES
+    assert [c.call_sid for c in store.calls(service="child-at-risk")] == ["CAolder", "CAtalked"]
+    assert store.hold("CAolder", AT, "alice", "police request") is True
+
+
 @pytest.mark.usefixtures("backend")
 def test_upgrade_from_several_workers_at_once(make_store: MakeStore) -> None:
     """Four workers upgrading a new database together: one applies every version, the others find it done."""
     stores = [make_store() for _ in range(4)]
     results = at_once(*(s.upgrade for s in stores))
-    assert sorted(results) == [[], [], [], [1, 2]]
-    assert stores[0].schema_version() == 2
+    assert sorted(results) == [[], [], [], [1, 2, 3]]
+    assert stores[0].schema_version() == 3
 
 
 def test_upgraded_schema_is_the_declared_one(store: CallStore) -> None:
@@ -151,7 +266,12 @@ def test_upgraded_schema_is_the_declared_one(store: CallStore) -> None:
         uniques = {
             name: [u["column_names"] for u in found.get_unique_constraints(name)] for name in ("events", "routing_changes")
         }
+        indexes = {name: {i["name"]: i["unique"] for i in found.get_indexes(name)} for name in ("holds", "call_services")}
     assert uniques == {"events": [["call_sid", "dedupe"]], "routing_changes": [["line", "service", "at"]]}
+    assert indexes == {
+        "holds": {"holds_one_open": True, "ix_holds_call_sid": False},
+        "call_services": {"call_services_by_service": False},
+    }
 
 
 def test_driver_and_database_urls(store: CallStore, backend: str, tmp_path: Path) -> None:
@@ -367,6 +487,178 @@ def test_purge_removes_old_calls_with_their_events_and_acceptances(store: CallSt
     assert story is not None and [e.detail for e in story.events] == [{"menu": "main", "digits": "2"}]
     assert store.event("CAold", AT, "menu", {}, "a") is True  # its dedupe keys went with it
     assert store.purge(cut) == 0
+
+
+# -- each call's summary --------------------------------------------------------------------------
+
+
+def test_each_call_is_summarised_as_its_events_are_written(store: CallStore) -> None:
+    """Its first service, every service in order, and the destination the caller talked to (not a refused pickup)."""
+    record_scenarios(store)
+    assert summaries(store.calls()) == SUMMARIES
+    story = store.story("CAtalked")
+    assert story is not None and summaries([story.call]) == {"CAtalked": SUMMARIES["CAtalked"]}
+
+
+def test_a_dial_recorded_before_its_route_still_counts(store: CallStore) -> None:
+    """Facts that arrive out of order (a retried webhook, two workers) give the same summary."""
+    store.event("CA1", AT + timedelta(seconds=30), "dial", {"destination": "mash", "status": "completed", "bridged": True}, "b")
+    store.event("CA1", AT, "route", URGENT_MASH, "a")
+    assert summaries(store.calls()) == {"CA1": ("child-at-risk", ("child-at-risk",), "mash")}
+
+
+def test_calls_filter_by_service_outcome_time_and_hold(store: CallStore) -> None:
+    """--service matches any service a call was routed to; --outcome '' is no outcome yet; until is exclusive."""
+    record_scenarios(store)
+    assert [c.call_sid for c in store.calls(service="child-at-risk")] == ["CAolder", "CAtalked"]
+    assert [c.call_sid for c in store.calls(service="send")] == ["CAtalked"]
+    assert [c.call_sid for c in store.calls(service="allegation-about-staff")] == ["CAscreened"]
+    assert store.calls(service="lado") == []
+    assert [c.call_sid for c in store.calls(outcome="connected")] == ["CAolder", "CAtalked"]
+    assert [c.call_sid for c in store.calls(outcome="completed")] == ["CAscreened"]
+    assert [c.call_sid for c in store.calls(outcome="")] == ["CAmenu"]
+    assert [c.call_sid for c in store.calls(until=AT + timedelta(hours=1))] == ["CAtalked"]
+    assert [c.call_sid for c in store.calls(since=AT + timedelta(hours=1), until=AT + timedelta(hours=3))] == [
+        "CAolder",
+        "CAscreened",
+    ]
+    assert [c.call_sid for c in store.calls(service="child-at-risk", outcome="connected", limit=1)] == ["CAolder"]
+    assert store.calls(held=True) == []
+    store.hold("CAscreened", AT + timedelta(days=1), "alice", "complaint")
+    assert [(c.call_sid, c.held) for c in store.calls(held=True)] == [("CAscreened", True)]
+    assert store.calls(held=True, service="send") == []
+    assert [c.held for c in store.calls()] == [False, False, True, False]
+
+
+def test_refresh_summaries_does_a_batch_in_a_few_statements(store: CallStore) -> None:
+    """A batch ingester writing events itself refreshes 600 calls at once: six statements per 500 calls, none per call."""
+    sids = [f"CA{i:04d}" for i in range(600)]
+    dial = {"destination": "mash", "status": "completed", "bridged": True}
+    with store.writing() as conn:
+        conn.execute(
+            calls.insert(),
+            [
+                {"call_sid": s, "line": "wiltshire", "started_at": AT, "called": CALLED, "simulated": False, "config_digest": ""}
+                for s in sids
+            ],
+        )
+        for kind, detail in (("route", URGENT_MASH), ("dial", dial)):
+            rows = [{"call_sid": s, "at": AT, "kind": kind, "detail": json.dumps(detail), "dedupe": kind} for s in sids]
+            conn.execute(events.insert(), rows)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    sqlalchemy_event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        with store.writing() as conn:
+            assert store.refresh_summaries(conn, [*sids, sids[0], "CAnone"]) == 600
+        assert len(statements) == 12  # per 500 calls: lock the rows, read routes and dials, read services; write 3
+        statements.clear()
+        with store.writing() as conn:
+            assert store.refresh_summaries(conn, sids) == 0
+        assert len(statements) == 6  # nothing changed: the three reads per 500 calls, no writes
+    finally:
+        sqlalchemy_event.remove(store.engine, "before_cursor_execute", count)
+    found = store.calls(service="child-at-risk", limit=1000)
+    assert len(found) == 600 and {(c.services, c.answered_destination) for c in found} == {(("child-at-risk",), "mash")}
+
+
+def test_a_writer_summarising_a_call_waits_for_another_and_sees_its_events(make_store: MakeStore) -> None:
+    """While one worker's transaction has routed a call anew, another routing it too waits, then counts both."""
+    first, second = make_store(), make_store()
+    first.upgrade()
+    first.event("CA1", AT, "route", {"service": "send", "destination": None}, "a")
+    written: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: written.append(second.event("CA1", AT + timedelta(seconds=20), "route", STAFF_LADO, "c"))
+    )
+    with first.writing() as conn:
+        route = {
+            "call_sid": "CA1",
+            "at": AT + timedelta(seconds=10),
+            "kind": "route",
+            "detail": json.dumps(URGENT_MASH),
+            "dedupe": "b",
+        }
+        conn.execute(events.insert().values(**route))
+        assert first.refresh_summaries(conn, ["CA1"]) == 1
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive()  # the call's row is locked until this transaction ends
+    waiter.join()
+    assert written == [True]
+    assert summaries(first.calls()) == {"CA1": ("send", ("send", "child-at-risk", "allegation-about-staff"), None)}
+
+
+# -- legal holds ----------------------------------------------------------------------------------
+
+
+def test_holds_are_placed_once_released_and_kept_as_history(store: CallStore) -> None:
+    """A second hold while one stands changes nothing; a release ends it; every hold and release stays on record."""
+    store.call_started("CA1", "wiltshire", AT, CALLER, CALLED)
+    day = timedelta(days=1)
+    assert store.hold("CA1", AT + day, "alice", "police request 1234") is True
+    assert store.hold("CA1", AT + 2 * day, "bob", "the same request") is False
+    assert store.holds("CA1") == (Hold(AT + day, "alice", "police request 1234"),)
+    assert store.release("CA1", AT + 3 * day, "carol", "case closed") is True
+    assert store.release("CA1", AT + 4 * day, "dave", "closed again") is False
+    assert store.hold("CA1", AT + 5 * day, "erin", "complaint") is True
+    expected = (
+        Hold(AT + day, "alice", "police request 1234", AT + 3 * day, "carol", "case closed"),
+        Hold(AT + 5 * day, "erin", "complaint"),
+    )
+    assert store.holds("CA1") == expected
+    story = store.story("CA1")
+    assert story is not None and (story.call.holds, story.call.held) == (expected, True)
+
+
+def test_a_hold_on_an_unknown_call_is_refused(store: CallStore) -> None:
+    """Holding or releasing a SID with no record raises UnknownCall naming it, and records nothing."""
+    with pytest.raises(UnknownCall, match="no call 'CAnope' in the call records"):
+        store.hold("CAnope", AT, "alice", "police request")
+    with pytest.raises(UnknownCall, match="CAnope"):
+        store.release("CAnope", AT, "alice", "done")
+    assert store.holds("CAnope") == ()
+
+
+def test_one_hold_from_several_workers_at_once(make_store: MakeStore) -> None:
+    """Four administrators holding one call at the same moment leave one hold."""
+    first, second = make_store(), make_store()
+    first.upgrade()
+    first.call_started("CA1", "wiltshire", AT, CALLER, CALLED)
+    results = at_once(*(lambda i=i: (first, second)[i % 2].hold("CA1", AT, f"admin-{i}", "request") for i in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert len(second.holds("CA1")) == 1
+
+
+def test_purge_keeps_held_calls_whole(store: CallStore) -> None:
+    """A held call outlives the purge with its events, acceptances and services; once released, it goes with its holds."""
+    old, cut = AT - timedelta(days=401), AT - timedelta(days=400)
+    for sid in ("CAheld", "CAreleased", "CAold"):
+        store.call_started(sid, "wiltshire", old, CALLER, CALLED)
+        store.event(sid, old, "route", URGENT_MASH, "a")
+        store.accept(sid, 1, old)
+    store.hold("CAheld", cut, "alice", "court order")
+    store.hold("CAreleased", cut, "alice", "request")
+    store.release("CAreleased", AT, "bob", "withdrawn")
+    assert store.purge(cut) == 2
+    held = store.story("CAheld")
+    assert held is not None
+    assert ([e.kind for e in held.events], held.call.services, held.call.holds) == (
+        ["route"],
+        ("child-at-risk",),
+        (Hold(cut, "alice", "court order"),),
+    )
+    assert (store.accepted("CAheld", 1), store.accepted("CAreleased", 1), store.accepted("CAold", 1)) == (True, False, False)
+    assert (store.story("CAreleased"), store.story("CAold"), store.holds("CAreleased")) == (None, None, ())
+    assert [c.call_sid for c in store.calls(service="child-at-risk")] == ["CAheld"]
+    assert store.purge(cut) == 0
+    store.release("CAheld", AT, "alice", "order lifted")
+    assert store.purge(cut) == 1
+    assert (store.calls(), store.holds("CAheld"), store.accepted("CAheld", 1)) == ([], (), False)
 
 
 def test_routing_change_is_recorded_once(store: CallStore) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +65,11 @@ def within_calendar(text: str) -> Iterator[None]:
         raise UsageError(
             f"{text!r} is too close to the end of the calendar (9999-12-31) to work out; choose an earlier date"
         ) from None
+
+
+def person(by: str) -> str:
+    """Who is acting: `--by` as given, else this user at this machine."""
+    return by.strip() or f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +12,7 @@ from typing import Any
 
 from ivr import config as config_module
 from ivr.cli.calls import records
-from ivr.cli.common import LONDON, days, emit
+from ivr.cli.common import LONDON, days, emit, person
 from ivr.config.diff import removed, routing_changes
 from ivr.core.errors import ConfigError
 from ivr.live import Published, Publisher, ReleaseError
@@ -62,7 +60,7 @@ def _config_dir(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _by(args: argparse.Namespace) -> str:
-    return args.by or f"{getpass.getuser()}@{socket.gethostname()}"
+    return person(args.by)
 
 
 def _publish(args: argparse.Namespace) -> int:

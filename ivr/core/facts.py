@@ -10,6 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 Detail = dict[str, Any]  # a fact's detail, stored as JSON
+# The dial statuses of a pickup (Twilio's DialCallStatus); the flow's ANSWERED is this set.
+PICKED_UP = frozenset({"completed", "answered"})
 
 
 class Fact(StrEnum):
@@ -33,3 +35,15 @@ class Fact(StrEnum):
             return cls(kind)
         except ValueError:
             return kind
+
+
+def talked(dial: Detail) -> bool:
+    """Whether a DIAL fact says the caller talked to the destination dialled (flow `dialled` decides the same way).
+
+    Twilio's `bridged` decides when it was recorded. Without it, the flow records a pickup that did not
+    count (screening not accepted, a machine hung up on) as "unaccepted", so a pickup status means talked.
+    """
+    bridged = dial.get("bridged")
+    if bridged is not None:
+        return bool(bridged)
+    return dial.get("status") in PICKED_UP

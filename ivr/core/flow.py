@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ivr.core.facts import Detail, Fact
+from ivr.core.facts import PICKED_UP, Detail, Fact
 from ivr.core.line import Line
 from ivr.core.model import Answer, Decision, Destination, Menu, Option, Schedule
 from ivr.core.numbers import display, is_mobile, mask, spoken, spoken_address
@@ -28,7 +28,7 @@ MENU_TIMEOUT = 6
 ACCEPT_KEY = "1"
 TEXT_KEY = "1"  # after a team's details: have them sent by text message
 CODE_END = "#"  # ends a shortcut code
-ANSWERED = frozenset({"completed", "answered"})
+ANSWERED = PICKED_UP  # one set: the call records read a DIAL fact back with facts.talked()
 NO_RULE = "no rule for an always-open service"  # the FALLBACK reason the web layer raises an alert for
 GOODBYE = "Thank you for calling. Goodbye."
 # Twilio's AnsweredBy (twilio.com/docs/voice/answering-machine-detection): machine_start, machine_end_beep,

@@ -15,7 +15,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -32,11 +33,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     bindparam,
     create_engine,
     delete,
     event,
     func,
+    insert,
     inspect,
     or_,
     select,
@@ -48,7 +51,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from ivr.core.errors import IvrError
-from ivr.core.facts import Fact
+from ivr.core.facts import Fact, talked
 from ivr.core.numbers import caller_number
 
 
@@ -90,6 +93,39 @@ calls = Table(
     Column("ended_at", UtcDateTime),
     Column("outcome", String(32)),
     Column("config_digest", String(64), nullable=False),
+    # Version 3: the call's summary, recomputed from its events by refresh_summaries, so lists filter in SQL.
+    Column("service", String(64)),  # the first service the call was routed to
+    Column("answered_destination", String(64)),  # the destination the caller finally talked to
+)
+call_services = Table(
+    "call_services",
+    metadata,
+    # Every service a call was routed to, in order (part of its summary): `ivr calls --service` matches any.
+    Column("call_sid", String(64), primary_key=True),
+    Column("service", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("call_services_by_service", "service"),
+)
+holds = Table(
+    "holds",
+    metadata,
+    # Legal holds: a call with an open hold (not released) is kept past the retention purge.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), nullable=False, index=True),
+    Column("held_at", UtcDateTime, nullable=False),
+    Column("held_by", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("released_by", String(128)),
+    Column("release_reason", Text),
+    # At most one open hold per call, whoever holds it twice at once.
+    Index(
+        "holds_one_open",
+        "call_sid",
+        unique=True,
+        sqlite_where=text("released_at IS NULL"),
+        postgresql_where=text("released_at IS NULL"),
+    ),
 )
 events = Table(
     "events",
@@ -157,10 +193,24 @@ release_log = Table(
 
 
 def _v1_create_tables(conn: Connection) -> None:
-    # Version 1 as it shipped; routing_changes gained columns in version 2.
+    # Version 1 as it shipped; routing_changes gained columns in version 2, calls in version 3.
     v1 = MetaData()
-    for table in (calls, events, acceptances, leases):
+    for table in (events, acceptances, leases):
         table.to_metadata(v1)
+    Table(
+        "calls",
+        v1,
+        Column("call_sid", String(64), primary_key=True),
+        Column("line", String(64), nullable=False, index=True),
+        Column("started_at", UtcDateTime, nullable=False, index=True),
+        Column("caller_hash", String(64)),
+        Column("caller_number", String(32)),
+        Column("called", String(32)),
+        Column("simulated", Boolean, nullable=False),
+        Column("ended_at", UtcDateTime),
+        Column("outcome", String(32)),
+        Column("config_digest", String(64), nullable=False),
+    )
     Table(
         "routing_changes",
         v1,
@@ -182,12 +232,24 @@ def _v2_releases(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE routing_changes ADD COLUMN changed_by VARCHAR(128)"))
 
 
+def _v3_summaries_and_holds(conn: Connection) -> None:
+    # Each call's summary in columns (so lists filter in SQL), backfilled from the events; legal holds.
+    conn.execute(text("ALTER TABLE calls ADD COLUMN service VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE calls ADD COLUMN answered_destination VARCHAR(64)"))
+    metadata.create_all(conn, tables=[call_services, holds])
+    summarised = select(events.c.call_sid).where(events.c.kind.in_(SUMMARY_KINDS)).distinct()
+    _refresh(conn, conn.execute(summarised).scalars().all())
+
+
 # The schema's history, in order: append a function to change it; never edit one that has shipped.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables, _v2_releases]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables, _v2_releases, _v3_summaries_and_holds]
 LATEST = len(MIGRATIONS)
 SQLITE_BUSY_MS = 15000
 CONNECT_TIMEOUT_SECONDS = 3
 _WITHHELD = ("anonymous", "restricted", "unknown", "unavailable", "private")
+# The kinds of fact a call's summary is made from: no other fact can change it.
+SUMMARY_KINDS = (Fact.ROUTE.value, Fact.DIAL.value)
+_SIDS_PER_STATEMENT = 500  # well inside SQLite's and PostgreSQL's limits on bound values
 
 
 # What a record operation is (the first item of each; see `CallStore.apply`).
@@ -197,6 +259,14 @@ _PG_BATCH_TIMEOUT = text("SET LOCAL statement_timeout = '15s'")
 
 class StoreError(IvrError, RuntimeError):
     """The call records cannot be used (wrong database, no schema, server unreachable)."""
+
+
+class UnknownCall(IvrError, LookupError):
+    """A call SID with no record."""
+
+    def __init__(self, sid: str) -> None:
+        super().__init__(f"no call {sid!r} in the call records")
+        self.sid = sid
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +279,29 @@ class CallEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A legal hold on a call: who placed it, when and why; and who released it, when and why."""
+
+    held_at: datetime
+    held_by: str
+    reason: str
+    released_at: datetime | None = None
+    released_by: str | None = None
+    release_reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether the hold still stands (the call is kept past the retention purge)."""
+        return self.released_at is None
+
+
+@dataclass(frozen=True, slots=True)
 class CallSummary:
-    """One call's row, with its path in short ('main>1 -> child-at-risk -> mash(no-answer)')."""
+    """One call's row, with its path in short ('main>1 -> child-at-risk -> mash(no-answer)').
+
+    `service` is the first service the call was routed to, `services` every one in order;
+    `answered_destination` the destination the caller finally talked to (None: nobody).
+    """
 
     call_sid: str
     line: str
@@ -223,6 +314,15 @@ class CallSummary:
     outcome: str | None
     config_digest: str
     path: str = ""
+    service: str | None = None
+    services: tuple[str, ...] = ()
+    answered_destination: str | None = None
+    holds: tuple[Hold, ...] = ()
+
+    @property
+    def held(self) -> bool:
+        """Whether a legal hold stands on the call."""
+        return any(h.open for h in self.holds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +462,7 @@ class CallStore:
                 calls,
                 {"call_sid": sid, "line": line, "started_at": at, "called": None, "simulated": False, "config_digest": ""},
             )
-            return self.insert_once(
+            inserted = self.insert_once(
                 conn,
                 events,
                 {
@@ -373,6 +473,18 @@ class CallStore:
                     "detail": json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
                 },
             )
+            if inserted and kind in SUMMARY_KINDS:
+                self.refresh_summaries(conn, [sid])
+            return inserted
+
+    def refresh_summaries(self, conn: Connection, sids: Iterable[str]) -> int:
+        """Recompute the summary of calls `sids` (services routed, destination answered) from their events,
+        in the caller's transaction; returns how many changed.
+
+        A handful of statements per 500 calls, however many events: lock and read the rows, read
+        their routes and dials, and write only what changed. A SID with no call row is skipped.
+        """
+        return _refresh(conn, sids)
 
     def accept(self, sid: str, attempt: int, at: datetime) -> bool:
         """The answerer of dial `attempt` of call `sid` (the caller's call) accepted it."""
@@ -413,6 +525,9 @@ class CallStore:
                 conn.execute(statements.accept, batch.acceptances)
             if batch.ends:
                 conn.execute(statements.end, batch.ends)
+            summarised = sorted({e["call_sid"] for e in batch.events if e["kind"] in SUMMARY_KINDS})
+            if summarised:
+                self.refresh_summaries(conn, summarised)
         return len(ops)
 
     def routing_change(
@@ -464,13 +579,57 @@ class CallStore:
             return int(result.rowcount or 0)
 
     def purge(self, older_than: datetime) -> int:
-        """Delete calls started before `older_than`, with their events and acceptances; returns how many calls."""
-        old = select(calls.c.call_sid).where(calls.c.started_at < older_than)
+        """Delete calls started before `older_than`, with everything about them, except calls under a
+        legal hold; returns how many calls went. A released hold's history goes with its call."""
+        held = select(holds.c.call_sid).where(holds.c.released_at.is_(None))
+        old = select(calls.c.call_sid).where(calls.c.started_at < older_than, calls.c.call_sid.not_in(held))
         with self.writing() as conn:
+            self._serialise_holds(conn)
             conn.execute(delete(events).where(events.c.call_sid.in_(old)))
             # Acceptances of calls with no row are old by their own time.
-            conn.execute(delete(acceptances).where(or_(acceptances.c.call_sid.in_(old), acceptances.c.accepted_at < older_than)))
-            return int(conn.execute(delete(calls).where(calls.c.started_at < older_than)).rowcount or 0)
+            orphans = and_(acceptances.c.accepted_at < older_than, acceptances.c.call_sid.not_in(held))
+            conn.execute(delete(acceptances).where(or_(acceptances.c.call_sid.in_(old), orphans)))
+            conn.execute(delete(call_services).where(call_services.c.call_sid.in_(old)))
+            conn.execute(delete(holds).where(holds.c.call_sid.in_(old)))
+            going = delete(calls).where(calls.c.started_at < older_than, calls.c.call_sid.not_in(held))
+            return int(conn.execute(going).rowcount or 0)
+
+    # -- legal holds -----------------------------------------------------------------------------
+
+    def hold(self, sid: str, at: datetime, by: str, reason: str) -> bool:
+        """Place a legal hold on call `sid`: True if placed, False if one already stands; UnknownCall if no such call."""
+        with self.writing() as conn:
+            self._serialise_holds(conn)
+            if conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == sid)).first() is None:
+                raise UnknownCall(sid)
+            statement = self._dialect.insert(holds).values(call_sid=sid, held_at=at, held_by=by, reason=reason)
+            # holds_one_open refuses a second open hold: holding twice changes nothing.
+            return conn.execute(statement.on_conflict_do_nothing().returning(holds.c.id)).first() is not None
+
+    def release(self, sid: str, at: datetime, by: str, reason: str) -> bool:
+        """Release the hold standing on call `sid`: True if one stood; UnknownCall if no such call."""
+        with self.writing() as conn:
+            self._serialise_holds(conn)
+            if conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == sid)).first() is None:
+                raise UnknownCall(sid)
+            released = (
+                update(holds)
+                .where(holds.c.call_sid == sid, holds.c.released_at.is_(None))
+                .values(released_at=at, released_by=by, release_reason=reason)
+            )
+            return bool(conn.execute(released).rowcount)
+
+    def holds(self, sid: str) -> tuple[Hold, ...]:
+        """Every hold placed on call `sid`, oldest first."""
+        with self.reading() as conn:
+            return _holds_of(conn, [sid]).get(sid, ())
+
+    def _serialise_holds(self, conn: Connection) -> None:
+        # Holds, releases and the purge take turns (SQLite: the writer's lock does it): a call held while
+        # the purge runs is held before it looks or purged before the hold looks for it, and a release
+        # never lands between the purge's statements (which would leave a call's events without it).
+        if self.is_postgresql:
+            conn.execute(select(func.pg_advisory_xact_lock(_lock_key("ivr-holds"))))
 
     # -- leadership ------------------------------------------------------------------------------
 
@@ -515,21 +674,39 @@ class CallStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def calls(self, line: str | None = None, since: datetime | None = None, limit: int = 100) -> list[CallSummary]:
-        """Recent calls, newest first, each with its path in short."""
+    def calls(
+        self,
+        line: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        *,
+        until: datetime | None = None,
+        service: str | None = None,
+        outcome: str | None = None,
+        held: bool = False,
+    ) -> list[CallSummary]:
+        """Recent calls, newest first, each with its path in short: started in [since, until), routed to
+        `service` (at any point), ended with `outcome` ("" for none yet), under a legal hold if `held`."""
         query = select(calls).order_by(calls.c.started_at.desc(), calls.c.call_sid).limit(limit)
         if line:
             query = query.where(calls.c.line == line)
         if since:
             query = query.where(calls.c.started_at >= since)
+        if until:
+            query = query.where(calls.c.started_at < until)
+        if service:
+            query = query.where(calls.c.call_sid.in_(select(call_services.c.call_sid).where(call_services.c.service == service)))
+        if outcome is not None:
+            query = query.where(calls.c.outcome == outcome if outcome else calls.c.outcome.is_(None))
+        if held:
+            query = query.where(calls.c.call_sid.in_(select(holds.c.call_sid).where(holds.c.released_at.is_(None))))
         with self.reading() as conn:
             rows = conn.execute(query).all()
-            found: dict[str, list[CallEvent]] = {r.call_sid: [] for r in rows}
-            if found:
-                ordered = select(events).where(events.c.call_sid.in_(list(found))).order_by(events.c.at, events.c.id)
-                for row in conn.execute(ordered):
-                    found[row.call_sid].append(_event(row))
-        return [_summary(r, found[r.call_sid]) for r in rows]
+            sids = [r.call_sid for r in rows]
+            found = _events_of(conn, sids)
+            routed = _services_of(conn, sids)
+            held_by = _holds_of(conn, sids)
+        return [_summary(r, found.get(r.call_sid, []), routed.get(r.call_sid, ()), held_by.get(r.call_sid, ())) for r in rows]
 
     def story(self, sid: str) -> CallStory | None:
         """One call and everything recorded about it, in order of time; None if unknown."""
@@ -537,9 +714,10 @@ class CallStore:
             row = conn.execute(select(calls).where(calls.c.call_sid == sid)).first()
             if row is None:
                 return None
-            ordered = select(events).where(events.c.call_sid == sid).order_by(events.c.at, events.c.id)
-            found = [_event(e) for e in conn.execute(ordered)]
-        return CallStory(_summary(row, found), tuple(found))
+            found = _events_of(conn, [sid]).get(sid, [])
+            routed = _services_of(conn, [sid]).get(sid, ())
+            placed = _holds_of(conn, [sid]).get(sid, ())
+        return CallStory(_summary(row, found, routed, placed), tuple(found))
 
     # -- caller numbers --------------------------------------------------------------------------
 
@@ -769,7 +947,93 @@ def _event(row: Any) -> CallEvent:
     return CallEvent(row.at, Fact.read(row.kind), json.loads(row.detail))
 
 
-def _summary(row: Any, found: list[CallEvent]) -> CallSummary:
+def _chunks(sids: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(sids))
+    for start in range(0, len(ordered), _SIDS_PER_STATEMENT):
+        yield ordered[start : start + _SIDS_PER_STATEMENT]
+
+
+def _events_of(conn: Connection, sids: list[str], kinds: tuple[str, ...] = ()) -> dict[str, list[CallEvent]]:
+    found: dict[str, list[CallEvent]] = {}
+    for chunk in _chunks(sids):
+        query = select(events).where(events.c.call_sid.in_(chunk)).order_by(events.c.at, events.c.id)
+        if kinds:
+            query = query.where(events.c.kind.in_(kinds))
+        for row in conn.execute(query):
+            found.setdefault(row.call_sid, []).append(_event(row))
+    return found
+
+
+def _services_of(conn: Connection, sids: list[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for chunk in _chunks(sids):
+        query = select(call_services).where(call_services.c.call_sid.in_(chunk)).order_by(call_services.c.position)
+        for row in conn.execute(query):
+            found.setdefault(row.call_sid, []).append(row.service)
+    return {sid: tuple(services) for sid, services in found.items()}
+
+
+def _holds_of(conn: Connection, sids: list[str]) -> dict[str, tuple[Hold, ...]]:
+    found: dict[str, list[Hold]] = {}
+    for chunk in _chunks(sids):
+        query = select(holds).where(holds.c.call_sid.in_(chunk)).order_by(holds.c.held_at, holds.c.id)
+        for r in conn.execute(query):
+            hold = Hold(r.held_at, r.held_by, r.reason, r.released_at, r.released_by, r.release_reason)
+            found.setdefault(r.call_sid, []).append(hold)
+    return {sid: tuple(placed) for sid, placed in found.items()}
+
+
+def _refresh(conn: Connection, sids: Iterable[str]) -> int:
+    changed = 0
+    for chunk in _chunks(sids):
+        # Locked in SID order (PostgreSQL; on SQLite the writer holds the whole file), so two writers of
+        # one call's events summarise it in turn, the second seeing the first's events once it commits.
+        locked = (
+            select(calls.c.call_sid, calls.c.service, calls.c.answered_destination)
+            .where(calls.c.call_sid.in_(chunk))
+            .order_by(calls.c.call_sid)
+            .with_for_update()
+        )
+        rows = conn.execute(locked).all()
+        sids_found = [r.call_sid for r in rows]
+        found = _events_of(conn, sids_found, SUMMARY_KINDS)
+        stored = _services_of(conn, sids_found)
+        columns: list[dict[str, Any]] = []
+        routed: dict[str, tuple[str, ...]] = {}
+        for row in rows:
+            services, answered = summarise(found.get(row.call_sid, []))
+            first = services[0] if services else None
+            if (row.service, row.answered_destination) != (first, answered):
+                columns.append({"sid": row.call_sid, "first": first, "answered": answered})
+            if stored.get(row.call_sid, ()) != services:
+                routed[row.call_sid] = services
+        if columns:
+            by_sid = update(calls).where(calls.c.call_sid == bindparam("sid"))
+            conn.execute(by_sid.values(service=bindparam("first"), answered_destination=bindparam("answered")), columns)
+        if routed:
+            conn.execute(delete(call_services).where(call_services.c.call_sid.in_(list(routed))))
+            rows_in = [{"call_sid": sid, "service": s, "position": i} for sid, ss in routed.items() for i, s in enumerate(ss)]
+            if rows_in:
+                conn.execute(insert(call_services), rows_in)
+        changed += len({c["sid"] for c in columns} | set(routed))
+    return changed
+
+
+def summarise(found: list[CallEvent] | tuple[CallEvent, ...]) -> tuple[tuple[str, ...], str | None]:
+    """The services a call was routed to (in order, each once) and the destination it finally talked to (None: nobody)."""
+    services: list[str] = []
+    answered: str | None = None
+    for e in found:
+        if e.kind == Fact.ROUTE and e.detail.get("service"):
+            service = str(e.detail["service"])[:64]
+            if service not in services:
+                services.append(service)
+        elif e.kind == Fact.DIAL and talked(e.detail):
+            answered = str(e.detail.get("destination") or "")[:64] or None
+    return tuple(services), answered
+
+
+def _summary(row: Any, found: list[CallEvent], services: tuple[str, ...] = (), placed: tuple[Hold, ...] = ()) -> CallSummary:
     return CallSummary(
         call_sid=row.call_sid,
         line=row.line,
@@ -782,6 +1046,10 @@ def _summary(row: Any, found: list[CallEvent]) -> CallSummary:
         outcome=row.outcome,
         config_digest=row.config_digest,
         path=path(found),
+        service=row.service,
+        services=services,
+        answered_destination=row.answered_destination,
+        holds=placed,
     )
 
 

@@ -12,16 +12,19 @@ from zoneinfo import ZoneInfo
 
 from ivr.core.facts import Fact
 from ivr.core.numbers import mask
-from ivr.records.store import CallEvent, CallStory, CallSummary
+from ivr.records.store import CallEvent, CallStory, CallSummary, Hold
 
 LONDON = ZoneInfo("Europe/London")
 _TALKED = ("completed", "answered", "in-progress")
 
 
 def listing(call: CallSummary) -> str:
-    """One line of `ivr calls`: time, SID, line, simulated marker, outcome, path."""
-    simulated = " (simulated)" if call.simulated else ""
-    return f"{_local(call.started_at):%Y-%m-%d %H:%M:%S}  {call.call_sid}  {call.line}{simulated}  {call.outcome or 'no outcome yet'}  {call.path}"
+    """One line of `ivr calls`: time, SID, line with simulated and held markers, outcome, who answered, path."""
+    markers = (" (simulated)" if call.simulated else "") + (" [held]" if call.held else "")
+    return (
+        f"{_local(call.started_at):%Y-%m-%d %H:%M:%S}  {call.call_sid}  {call.line}{markers}  "
+        f"{call.outcome or 'no outcome yet'}  answered: {call.answered_destination or 'none'}  {call.path}"
+    )
 
 
 def call_json(call: CallSummary) -> dict[str, Any]:
@@ -38,7 +41,31 @@ def call_json(call: CallSummary) -> dict[str, Any]:
         "called": call.called,
         "config_digest": call.config_digest,
         "path": call.path,
+        "service": call.service,
+        "services": list(call.services),
+        "answered_destination": call.answered_destination,
+        "held": call.held,
+        "holds": [_hold_json(h) for h in call.holds],
     }
+
+
+def _hold_json(hold: Hold) -> dict[str, Any]:
+    return {
+        "held_at": hold.held_at.isoformat(),
+        "held_by": hold.held_by,
+        "reason": hold.reason,
+        "released_at": hold.released_at.isoformat() if hold.released_at else None,
+        "released_by": hold.released_by,
+        "release_reason": hold.release_reason,
+    }
+
+
+def held(hold: Hold) -> str:
+    """One legal hold in plain words, with its release if it has one (London time)."""
+    placed = f"{_when(hold.held_at)}, by {hold.held_by}: {_one_line(hold.reason)}"
+    if hold.released_at is None:
+        return f"Legal hold since {placed}"
+    return f"Legal hold from {placed}; released {_when(hold.released_at)}, by {hold.released_by}: {_one_line(hold.release_reason or '')}"
 
 
 # -- the story in plain words ----------------------------------------------------------------------
@@ -48,7 +75,7 @@ def tell(story: CallStory) -> list[str]:
     """One call's story in plain words, a line per fact: 'HH:MM:SS what happened', London time.
 
     The first line names the date; a line naming the date again comes before any fact on a later
-    date or after a clock change.
+    date or after a clock change. Legal holds on the call come last, one line each, oldest first.
     """
     call = story.call
     simulated = " (simulated)" if call.simulated else ""
@@ -83,7 +110,7 @@ def tell(story: CallStory) -> list[str]:
     if call.ended_at and not ended:
         told.append((call.ended_at, len(story.events), f"Call ended: {call.outcome}"))
     told.sort(key=lambda item: (item[0], item[1]))
-    return _with_dates(told)
+    return _with_dates(told) + [held(h) for h in call.holds]
 
 
 def _fact(e: CallEvent, numbers: dict[str, str], accepted: dict[Any, bool]) -> str:
@@ -188,3 +215,12 @@ def _with_dates(told: list[tuple[datetime, int, str]]) -> list[str]:
 
 def _local(at: datetime) -> datetime:
     return at.astimezone(LONDON)
+
+
+def _when(at: datetime) -> str:
+    local = _local(at)
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
