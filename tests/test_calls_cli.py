@@ -16,6 +16,9 @@ import pytest
 from ivr import cli
 from ivr.cli import calls as calls_cli
 from ivr.core.facts import Fact
+from ivr.core.state import Call
+from ivr.records.journal import Journal
+from ivr.records.recorder import Recorder
 from ivr.records.store import CallEvent, CallStore, CallStory, CallSummary, Hold
 from ivr.records.story import listing, tell
 from tests.pg import postgres_schema
@@ -586,3 +589,19 @@ def test_tell_marks_a_new_day_and_a_clock_change() -> None:
     late = datetime(2026, 12, 26, 23, 30, tzinfo=UTC)
     overnight = tell(CallStory(call(started_at=late), (CallEvent(late + timedelta(hours=1), "menu", {"menu": "main"}),)))
     assert overnight[1:] == ["-- Sun 27 Dec 2026 GMT --", "00:30:00 Heard menu main"]
+
+
+def test_calls_first_stores_what_stopped_processes_left_and_says_what_still_waits(ivr: Run, records: CallStore) -> None:
+    records.upgrade()
+    folder = records.instance_path / "journal"
+    stopped, running = Journal(folder), Journal(folder)
+    Recorder(records, stopped).started("wiltshire", Call("CAleft", CALLER, "+441225713000", AT), DIGEST)
+    stopped.close()  # its lock is free: the process is gone
+    Recorder(records, running).started("hampshire", Call("CAwaiting", CALLER, "+442392688888", AT), DIGEST)
+    code, out, err = ivr("calls")
+    assert code == 0
+    assert "CAleft" in out and "CAwaiting" not in out, out
+    assert f"note: 1 journal file(s) in {folder} still wait for the database" in err
+    running.close()
+    code, out, err = ivr("calls")
+    assert "CAwaiting" in out and err == ""

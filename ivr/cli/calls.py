@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.cli.common import LONDON, UsageError, parse_time, person
+from ivr.records.ingest import Ingester
+from ivr.records.journal import Journal
+from ivr.records.recorder import Recorder
 from ivr.records.store import LATEST, CallStore, StoreError, UnknownCall
 from ivr.records.story import call_json, held, listing, tell
 from ivr.services import Settings
@@ -68,12 +72,30 @@ def records(need_schema: bool = True) -> Iterator[CallStore]:
     try:
         if need_schema and store.schema_version() < LATEST:
             raise StoreError(f"the call records at {_shown(store)} have no schema yet: run `ivr db upgrade`")
+        if need_schema:
+            _store_left_records(store)
         yield store
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(f"cannot use the call records at {_shown(store)}: {reason}") from exc
     finally:
         store.close()
+
+
+def _store_left_records(store: CallStore) -> None:
+    """Records that stopped processes on this machine left in their journals are stored first; a backlog is said."""
+    journal = Journal(Settings.from_env().journal_folder)
+    try:
+        Ingester(Recorder(store, journal), journal, store, interval=0).ingest_once()
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"note: could not store the records left in {journal.folder}: {exc}", file=sys.stderr)
+    backlog = journal.backlog()
+    if backlog.files:
+        print(
+            f"note: {backlog.files} journal file(s) in {journal.folder} still wait for the database "
+            f"(the oldest for {int(backlog.oldest_seconds)} s): the newest calls may be missing below",
+            file=sys.stderr,
+        )
 
 
 def _shown(store: CallStore) -> str:
