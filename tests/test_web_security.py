@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from ivr.app import StartupRefused, create_app
-from ivr.services import SettingError, Settings, services_of
+from ivr.services import services_of
+from ivr.settings import SettingError, Settings
 from ivr.web import security
 from ivr.web.security import is_signed
 from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
