@@ -23,7 +23,8 @@ from ivr.records.ingest import Ingester
 from ivr.records.journal import Journal
 from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
-from ivr.services import Services, SettingError, Settings, london_now
+from ivr.services import Services, london_now
+from ivr.settings import SettingError, Settings
 from ivr.web import admin, health, twiml, voice
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ivr.web",),
     ("ivr.services",),
     ("ivr.live",),
+    ("ivr.settings",),
     ("ivr.config", "ivr.records", "ivr.notify"),
     ("ivr.core",),
 )

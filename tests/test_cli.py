@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr import config
-from ivr.cli import main
+from ivr.cli import GROUPS, _parser, build_parser, main
 from tests.builders import GOOD_RULES, LONDON, MASH, WILTS_OUT_OF_HOURS, line_of, write_line
 
 Capture = pytest.CaptureFixture[str]
@@ -405,3 +405,50 @@ def test_coverage_json_keeps_the_raw_gaps_and_adds_the_ranges(tmp_path: Path, ca
             "text": "every day 12:00-12:01, Wed 3 Mar 2027 to Thu 4 Mar 2027: 2 days without a destination",
         }
     ]
+
+
+# -- what a command loads -------------------------------------------------------------------------
+
+FRAMEWORKS = ("sqlalchemy", "apscheduler", "twilio", "flask", "werkzeug", "psycopg")
+
+
+def loaded_by(*args: str) -> tuple[list[str], str]:
+    """The top-level packages a fresh interpreter has loaded once `ivr ARGS` ran, and what it printed."""
+    code = (
+        "import json, sys\nfrom ivr.cli import main\n"
+        f"status = main({list(args)!r})\n"
+        "print(json.dumps([status, sorted({m.split('.')[0] for m in sys.modules})]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
+    *printed, last = done.stdout.splitlines()
+    status, packages = json.loads(last)
+    assert status == 0, done.stderr
+    return packages, "\n".join(printed)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["check"], ["route", "wiltshire", "child-at-risk", "--at", "2027-03-03T11:00"], ["shortcuts", "wiltshire"]],
+    ids=["check", "route", "shortcuts"],
+)
+def test_commands_on_the_files_load_no_framework(args: list[str]) -> None:
+    """`ivr check`, `route` and `shortcuts` read the files only: no web app, database, clock or Twilio library is imported."""
+    packages, printed = loaded_by(*args)
+    assert printed
+    assert [name for name in FRAMEWORKS if name in packages] == []
+
+
+def test_the_fallback_twiml_loads_twilios_builder_only() -> None:
+    """`ivr fallback-twiml` needs twilio's TwiML builder, and neither the web app nor the database."""
+    packages, printed = loaded_by("fallback-twiml", "wiltshire")
+    assert printed.startswith("<?xml")
+    assert [name for name in FRAMEWORKS if name in packages] == ["twilio"]
+
+
+def test_each_command_is_listed_under_the_group_that_adds_it() -> None:
+    """GROUPS (which module to import for a command) names exactly the commands each group's module registers."""
+    every = build_parser()._subparsers._group_actions[0].choices
+    assert sorted(every) == sorted(command for commands in GROUPS.values() for command in commands)
+    for group, commands in GROUPS.items():
+        only = _parser(commands[0])._subparsers._group_actions[0].choices
+        assert sorted(only) == sorted(commands), group

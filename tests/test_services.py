@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ivr.app import StartupRefused, create_app
-from ivr.services import SettingError, Settings, services_of
+from ivr.services import services_of
+from ivr.settings import SettingError, Settings
 
 
 def test_defaults_without_any_variable() -> None:

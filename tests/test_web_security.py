@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import http.client
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 from xml.etree import ElementTree
@@ -18,7 +20,9 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from ivr.app import StartupRefused, create_app
-from ivr.services import SettingError, Settings, services_of
+from ivr.services import services_of
+from ivr.settings import SettingError, Settings
+from ivr.web import security
 from ivr.web.security import is_signed
 from tests.conftest import PUBLIC, TOKEN, Twilio, validate_twiml
 from tests.test_reliability import gunicorn
@@ -249,6 +253,70 @@ def test_a_host_the_url_parser_rejects_is_unsigned_not_an_error(host: str) -> No
     headers = {"X-Forwarded-Host": host, "X-Twilio-Signature": "c2lnbmF0dXJl"}  # werkzeug blanks such a Host itself
     with Flask(__name__).test_request_context("/voice/wiltshire", method="POST", data=PARAMS, headers=headers):
         assert is_signed(request, TOKEN) is False
+
+
+@pytest.fixture
+def hmacs(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Each text ivr.web.security computes an HMAC of, in order, while the test runs."""
+    signed: list[bytes] = []
+
+    def digest(key: bytes, message: bytes, name: str) -> bytes:
+        signed.append(message)
+        return hmac.digest(key, message, name)
+
+    monkeypatch.setattr(security, "hmac", SimpleNamespace(digest=digest, compare_digest=hmac.compare_digest))
+    return signed
+
+
+def test_one_signed_webhook_computes_one_hmac(twilio: Twilio, hmacs: list[bytes]) -> None:
+    """A webhook signed for IVR_PUBLIC_URL costs one HMAC-SHA1: no second URL spelling, no retries."""
+    assert twilio.post("/voice/wiltshire").status == 200
+    assert len(hmacs) == 1 and hmacs[0].startswith(f"{PUBLIC}/voice/wiltshire".encode())
+
+
+def test_one_hmac_behind_a_trusted_proxy(proxied: Any, hmacs: list[bytes]) -> None:
+    """Without a public URL, a request signed for the URL it names through the proxy costs one HMAC too."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": COUNCIL}
+    assert send(proxied, "/voice/wiltshire", f"https://{COUNCIL}/voice/wiltshire", forwarded).status_code == 200
+    assert len(hmacs) == 1
+
+
+@pytest.mark.parametrize(
+    ("public_url", "forwarded_host", "signed_for", "accepted", "computed"),
+    [
+        ("", COUNCIL, f"https://{COUNCIL}", True, 1),
+        ("", COUNCIL, f"https://{COUNCIL}:443", True, 2),
+        ("", f"{COUNCIL}:443", f"https://{COUNCIL}", True, 2),
+        ("", f"{COUNCIL}:8443", f"https://{COUNCIL}", False, 1),
+        ("", COUNCIL, f"https://{COUNCIL}:8443", False, 2),
+        (PUBLIC, COUNCIL, f"{PUBLIC}:443", False, 1),
+        (PUBLIC + ":443", COUNCIL, PUBLIC, False, 1),
+    ],
+    ids=[
+        "as-named",
+        "default-port-signed-not-named",
+        "default-port-named-not-signed",
+        "own-port-named-not-signed",
+        "own-port-signed-not-named",
+        "public-url-is-exact",
+        "public-url-with-port-is-exact",
+    ],
+)
+def test_a_second_hmac_only_where_the_default_port_is_in_doubt(
+    hmacs: list[bytes], public_url: str, forwarded_host: str, signed_for: str, accepted: bool, computed: int
+) -> None:
+    """Rebuilt from the request, a URL may or may not have carried its default port: both spellings, the second only on a mismatch.
+
+    A port of its own is always in Host as Twilio called it, and IVR_PUBLIC_URL is the URL exactly: one HMAC.
+    """
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": forwarded_host,
+        "X-Twilio-Signature": VALIDATOR.compute_signature(f"{signed_for}/voice/wiltshire", PARAMS),
+    }
+    with Flask(__name__).test_request_context("/voice/wiltshire", method="POST", data=PARAMS, headers=headers, base_url=INTERNAL):
+        assert is_signed(request, TOKEN, public_url) is accepted
+    assert len(hmacs) == computed
 
 
 def json_post(

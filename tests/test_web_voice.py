@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
 
 from ivr import config
 from ivr.app import create_app
+from ivr.core import numbers
 from ivr.core.flow import ROUNDS
 from ivr.services import services_of
 from tests.builders import shipped_copy
@@ -408,6 +410,30 @@ def test_email_only_service_reads_details_and_texts_them(twilio: Twilio, http_cl
     assert request["url"].endswith("/Messages.json")
     assert request["data"]["To"] == "+447911123456"
     assert "noworries.nhswiltshire@nhs.net" in request["data"]["Body"]
+
+
+def test_the_callers_number_is_parsed_once_per_call(
+    twilio: Twilio, app: Any, http_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One parse of the caller's number for the whole call: the first webhook reads it, the text offer and the text reuse it."""
+    caller = "+447507123456"
+    twilio.params["From"] = caller
+    numbers._caller.cache_clear()  # as a new process would start: no call parsed yet
+    parsed: list[str] = []
+
+    def parse(text: str, region: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(text)
+        return real_parse(text, region, *args, **kwargs)
+
+    real_parse = phonenumbers.parse
+    monkeypatch.setattr(phonenumbers, "parse", parse)
+    answer = twilio.post("/voice/wiltshire")
+    assert parsed == [caller]  # one webhook: one parse
+    details = twilio.press(answer, "5")
+    assert "text message" in details.text()  # a mobile: offered a text
+    twilio.press(details, "1")
+    assert services_of(app).outbox.drain(5) and [r["data"]["To"] for r in http_client.requests] == [caller]
+    assert parsed.count(caller) == 1
 
 
 def test_no_text_to_a_withheld_number(twilio: Twilio, http_client: Any, app: Any) -> None:

@@ -19,7 +19,7 @@ from ivr.config.instants import instant
 from ivr.core.errors import IvrError
 from ivr.core.model import Decision, Interval
 from ivr.core.schedule import local_instant
-from ivr.services import Settings
+from ivr.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")
 

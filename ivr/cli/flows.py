@@ -9,8 +9,6 @@ from typing import Any
 
 from ivr.cli.common import emit, load_config, parse_time
 from ivr.core.flow import static_fallback
-from ivr.simulate import simulate
-from ivr.web import twiml
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -38,6 +36,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from ivr.simulate import simulate  # the whole app: only this command needs it
+
     cfg = load_config(args)
     router = cfg.router(args.line)
     at = parse_time(args.at, router.tz)
@@ -76,6 +76,8 @@ def _shortcuts(args: argparse.Namespace) -> int:
 
 
 def _fallback_twiml(args: argparse.Namespace) -> int:
+    from ivr.web import twiml  # twilio's TwiML builder: only this command needs it
+
     cfg = load_config(args)
     line = cfg.line(args.line)
     print(twiml.render(static_fallback(line), line.flow.voice, line.flow.language))

@@ -16,7 +16,7 @@ from ivr.cli.common import LONDON, days, emit, person
 from ivr.config.diff import removed, routing_changes
 from ivr.core.errors import ConfigError
 from ivr.live import Published, Publisher, ReleaseError
-from ivr.services import Settings
+from ivr.settings import Settings
 
 DIFF_DAYS = 14
 

@@ -91,9 +91,14 @@ def is_withheld(text: str) -> bool:
     return text.strip().lower().removeprefix("+") in _WITHHELD
 
 
+class _Caller(NamedTuple):
+    number: str  # E.164
+    mobile: bool
+
+
 @functools.lru_cache(maxsize=4096)  # every step of a call posts the same From: parse it once per call, not per step
-def caller_number(text: str) -> str | None:
-    """A caller's number in E.164 if it is a real one (any country); None when withheld, missing or not valid."""
+def _caller(text: str) -> _Caller | None:
+    """A caller's number read once: E.164 and whether it is a mobile; None when withheld, missing or not valid."""
     if is_withheld(text) or _NOT_NUMBER_TEXT.search(text):
         return None
     try:
@@ -102,18 +107,26 @@ def caller_number(text: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(parsed) or parsed.extension:
         return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    mobile = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+    return _Caller(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), mobile)
 
 
-@functools.lru_cache(maxsize=4096)
+def caller_number(text: str) -> str | None:
+    """A caller's number in E.164 if it is a real one (any country); None when withheld, missing or not valid."""
+    found = _caller(text)
+    return found.number if found else None
+
+
 def is_mobile(e164: str) -> bool:
-    """Whether a valid number (E.164) is a mobile, which can receive a text message."""
-    try:
-        return phonenumbers.number_type(phonenumbers.parse(e164, None)) == phonenumbers.PhoneNumberType.MOBILE
-    except phonenumbers.NumberParseException:
-        return False
+    """Whether a caller's number (E.164, as `caller_number` gives it) is a mobile, which can receive a text message.
+
+    Twilio's From is already E.164, so this is the parse `caller_number` made at the call's first step.
+    """
+    found = _caller(e164)
+    return found is not None and found.mobile
 
 
+@functools.lru_cache(maxsize=4096)  # a team's number is read out on many steps of many calls
 def display(e164: str) -> str:
     """The national format a caller would write down: '0300 456 0108'."""
     parsed = phonenumbers.parse(e164, None)

@@ -7,17 +7,23 @@ signed instead by its SHA-256 in the URL's `bodySHA256` (https://www.twilio.com/
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import base64
+import hashlib
+import hmac
+from collections.abc import Collection, Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Request
-from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _forwarded(request: Request) -> tuple[str, str]:
     """The scheme and host the proxy says Twilio called (first X-Forwarded-* values), else the request's own."""
-    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip() or request.scheme
+    # Lower-case, as Twilio's URLs and every signature checker spell a scheme.
+    proto = (request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip() or request.scheme).lower()
     host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip() or request.host
     return proto, host
 
@@ -85,14 +91,74 @@ def signed_params(request: Request) -> Any:
 
 
 def is_signed(request: Request, auth_token: str, public_url: str = "") -> bool:
-    """True when X-Twilio-Signature matches this request, and covers everything its handler can read."""
+    """True when X-Twilio-Signature matches this request, and covers everything its handler can read.
+
+    One HMAC for a request signed as it names itself; a second only where the URL is rebuilt from
+    the request and its default port is in doubt (see below).
+    """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not auth_token:
         return False
     params = signed_params(request)
     if params is None:
         return False
-    try:
-        return bool(RequestValidator(auth_token).validate(signed_url(request, public_url), params, signature))
-    except ValueError:  # a host the URL parser rejects ("[::1", a port that is not a number)
+    url = signed_url(request, public_url)
+    if not _parses(url):  # a host the URL parser rejects ("[::1", a port that is not a number): not a URL Twilio called
         return False
+    if isinstance(params, str):  # a JSON body is signed by its SHA-256 in the URL; the HMAC then covers the URL alone
+        hashed = parse_qs(request.query_string.decode("latin-1"))["bodySHA256"][0]
+        if not _same(hashlib.sha256(params.encode("utf-8")).hexdigest(), hashed):
+            return False
+        params = {}
+    key = auth_token.encode("utf-8")
+    if _same(signature_of(key, url, params), signature):
+        return True
+    # Twilio signs the URL as it was configured, which may or may not spell out the default port
+    # (https://x:443/...), while werkzeug drops a default port from Host and a proxy may add one to
+    # X-Forwarded-Host: a URL rebuilt from the request cannot tell which. IVR_PUBLIC_URL is exact.
+    other = None if public_url else _other_default_port_spelling(url)
+    return other is not None and _same(signature_of(key, other, params), signature)
+
+
+def signature_of(key: bytes, url: str, params: Mapping[str, str]) -> str:
+    """Twilio's X-Twilio-Signature for `url` and form `params`: base64 HMAC-SHA1 under the auth token `key`.
+
+    The signed text is the URL, then each parameter name (sorted) followed by each of its values
+    (sorted, each once) (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+    """
+    if isinstance(params, MultiDict):
+        pairs = (name + value for name in sorted(set(params)) for value in sorted(set(params.getlist(name))))
+    else:
+        pairs = (name + params[name] for name in sorted(params))
+    text = url + "".join(pairs)
+    return base64.b64encode(hmac.digest(key, text.encode("utf-8"), "sha1")).decode("ascii")
+
+
+def _same(expected: str, given: str) -> bool:
+    """Equal, in constant time; `given` came with the request and may be any text."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "replace"))
+
+
+def _parses(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 - reading the port is the check
+    except ValueError:
+        return False
+    return True
+
+
+def _other_default_port_spelling(url: str) -> str | None:
+    """`url` with its scheme's default port written out if it names no port, or dropped if it names it; else None."""
+    parts = urlsplit(url)
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    if default is None:
+        return None
+    netloc = parts.netloc
+    if parts.port is None:
+        other = f"{netloc}:{default}"
+    elif parts.port == default:
+        other = netloc[: netloc.rindex(":")]
+    else:
+        return None  # a port of its own is in Host as Twilio called it
+    start = url.index("://") + 3  # the scheme as sent, then the netloc as written
+    return url[:start] + other + url[start + len(netloc) :]

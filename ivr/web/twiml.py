@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.config.snapshot import Renderings
 from ivr.core.verbs import Dial, Gather, Hangup, Redirect, Say, Verb
 
 STATUS_PATH = "/voice/status"
@@ -37,7 +38,21 @@ def _clean(text: str) -> str:
 
 def empty() -> str:
     """A TwiML document that does nothing (for callbacks that need no answer)."""
-    return str(VoiceResponse())
+    return _EMPTY
+
+
+_EMPTY = str(VoiceResponse())  # the same for every status callback: built once
+
+
+def render_remembered(renderings: Renderings, verbs: Sequence[Verb], voice: str, language: str, base_url: str, step: int) -> str:
+    """`render`, kept in the snapshot's `renderings` under everything the document is made from.
+
+    The key is the verbs themselves with the voice, base URL and step, so a reply that differed in
+    anything (a time, a caller, a number) would be a different key, never a stale document.
+    """
+    key = (tuple(verbs), voice, language, base_url, step)
+    found = renderings.get(key)
+    return found if found is not None else renderings.put(key, render(verbs, voice, language, base_url, step))
 
 
 def render(verbs: Iterable[Verb], voice: str, language: str, base_url: str = "", step: int | None = None) -> str:

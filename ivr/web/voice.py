@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.config.snapshot import Snapshot
+from ivr.config.snapshot import Renderings, Snapshot
 from ivr.core.errors import UnknownLine
 from ivr.core.facts import Fact
 from ivr.core.flow import NO_RULE, CallFlow, Reply, SendText, no_line, static_fallback
@@ -31,6 +31,9 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 NOT_LINES = frozenset({"status", "fallback"})  # /voice/<these> are Twilio's callbacks, not lines
 ANSWERERS_STEPS = frozenset({"screen", "screened"})  # /voice/<line>/<these>: the answerer's side of a Dial
 NEUTRAL_VOICE, NEUTRAL_LANGUAGE = "Polly.Amy", "en-GB"  # for answers that belong to no line
+# Handlers whose verbs follow from the configuration and the URL alone (no caller, no clock): their
+# TwiML is kept in the snapshot and rendered once per line, base URL and step.
+SAME_FOR_EVERY_CALL = frozenset({"answer", "menu"})
 
 
 def init_app(app: Flask) -> None:
@@ -170,6 +173,7 @@ def _answer(handler: Callable[..., Reply], **kwargs: Any) -> Response:
     call = None
     flow = None
     step = 0
+    renderings = None
     line = kwargs.pop("line", None)
     try:
         call, step = _call(), _step()
@@ -177,6 +181,7 @@ def _answer(handler: Callable[..., Reply], **kwargs: Any) -> Response:
         flow = _flow_for(snapshot, line)
         reply = _stamped(handler(flow, call, **kwargs), snapshot.config.digest)
         count(handler.__name__)
+        renderings = snapshot.renderings if handler.__name__ in SAME_FOR_EVERY_CALL else None
     except NothingLive:
         log.warning("no configuration is live; %s gets its line's static answer", request.path)
         count("safe_answer")
@@ -191,7 +196,7 @@ def _answer(handler: Callable[..., Reply], **kwargs: Any) -> Response:
         reply, flow = _safe_reply(flow, call, line)
     _alert_on_gaps(flow, call, reply)
     _record(flow, call, step, reply)
-    return _twiml(flow, step, reply, line)
+    return _twiml(flow, step, reply, line, renderings)
 
 
 def _alert_on_gaps(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
@@ -250,7 +255,9 @@ def _static_answer(line: str | None) -> str:
     return twiml.render(static_fallback(found), found.flow.voice, found.flow.language)
 
 
-def _twiml(flow: CallFlow | None, step: int, reply: Reply, line: str | None = None) -> Response:
+def _twiml(
+    flow: CallFlow | None, step: int, reply: Reply, line: str | None = None, renderings: Renderings | None = None
+) -> Response:
     verbs = reply.verbs
     if _answerers_side() and any(isinstance(verb, Dial) for verb in verbs):
         log.error("a <Dial> in the answerer's document of %s; hanging up their side instead", request.path)
@@ -261,13 +268,11 @@ def _twiml(flow: CallFlow | None, step: int, reply: Reply, line: str | None = No
         elif flow is None:  # the answerer's Hangup, when no line could be read
             body = twiml.render(verbs, NEUTRAL_VOICE, NEUTRAL_LANGUAGE)
         else:
-            body = twiml.render(
-                verbs,
-                flow.flow.voice,
-                flow.flow.language,
-                base_url(request, current().settings.public_url),
-                step + 1,
-            )
+            voice, language, base = flow.flow.voice, flow.flow.language, base_url(request, current().settings.public_url)
+            if renderings is not None:
+                body = twiml.render_remembered(renderings, verbs, voice, language, base, step + 1)
+            else:
+                body = twiml.render(verbs, voice, language, base, step + 1)
     except Exception:
         log.exception("rendering TwiML failed; answering with the static answer")
         body = _last_resort(line)
