@@ -93,8 +93,8 @@ def signed_params(request: Request) -> Any:
 def is_signed(request: Request, auth_token: str, public_url: str = "") -> bool:
     """True when X-Twilio-Signature matches this request, and covers everything its handler can read.
 
-    One HMAC for a request signed as it names itself; a second only where the URL is rebuilt from
-    the request and its default port is in doubt (see below).
+    One HMAC for a request signed as it names itself; a second only on a mismatch, for the other
+    spelling of the URL's default port (see below).
     """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not auth_token:
@@ -113,10 +113,12 @@ def is_signed(request: Request, auth_token: str, public_url: str = "") -> bool:
     key = auth_token.encode("utf-8")
     if _same(signature_of(key, url, params), signature):
         return True
-    # Twilio signs the URL as it was configured, which may or may not spell out the default port
-    # (https://x:443/...), while werkzeug drops a default port from Host and a proxy may add one to
-    # X-Forwarded-Host: a URL rebuilt from the request cannot tell which. IVR_PUBLIC_URL is exact.
-    other = None if public_url else _other_default_port_spelling(url)
+    # Only on a mismatch: the same URL with its default port spelled the other way (https://x:443/...).
+    # Werkzeug drops a default port from Host and a proxy may add one; and Twilio has signed some
+    # requests with the port and others without for the same configured URL (its status callbacks,
+    # github.com/twilio/twilio-node/issues/411), which is why its own validator accepts both. A
+    # refused webhook costs a caller the whole menu, so an exact IVR_PUBLIC_URL is no reason to be stricter.
+    other = _other_default_port_spelling(url)
     return other is not None and _same(signature_of(key, other, params), signature)
 
 
