@@ -120,6 +120,24 @@ class Cluster:
         except OSError:
             return ""
 
+    def start_server(self) -> None:
+        """Start the server on the cluster's port, over the data it has (after `stop_server`, the same data)."""
+        options = f"-p {self.port} -k {self.root} {SERVER_OPTIONS}"
+        run_server_tool(
+            self.bin_dir, "pg_ctl", "start", "-w", "-t", "60", "-D", self.data, "-l", self.log, "-o", options, cwd=self.root
+        )
+
+    def stop_server(self) -> None:
+        """Stop the server as an administrator would (fast: sessions are ended, the data kept); `start_server` again."""
+        run_server_tool(self.bin_dir, "pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w", "-t", "60", cwd=self.root)
+
+    def postmaster_pid(self) -> int:
+        """The process id of the running server's postmaster (the parent of every backend)."""
+        try:
+            return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError) as exc:
+            raise ClusterError(f"the server in {self.data} is not running: {exc}") from exc
+
     def stop(self) -> None:
         """Stop the server at once and delete its folder (safe to call twice)."""
         try:
@@ -148,11 +166,8 @@ def start_cluster() -> Cluster:
         # Another process can take the free port between our choice and the server's bind: try again on a new one.
         for attempt in range(3):
             cluster.port = _free_port()
-            options = f"-p {cluster.port} -k {root} {SERVER_OPTIONS}"
             try:
-                run_server_tool(
-                    bin_dir, "pg_ctl", "start", "-w", "-t", "60", "-D", cluster.data, "-l", cluster.log, "-o", options, cwd=root
-                )
+                cluster.start_server()
                 break
             except ClusterError as exc:
                 if attempt == 2 or "could not bind" not in cluster.log_tail():

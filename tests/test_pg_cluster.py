@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -9,6 +11,18 @@ from tests import pg
 from tests.pg_cluster import Cluster, ClusterError, start_cluster
 
 CLOSED = "postgresql://postgres@127.0.0.1:1/test"  # port 1: nothing listens, the connection is refused at once
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name: state, parent, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _state(pid: int) -> str:
+    try:
+        return _stat(pid)[0]
+    except OSError:
+        return "gone"
 
 
 def _start() -> Cluster:
@@ -31,6 +45,31 @@ def test_throwaway_cluster_answers_then_is_gone_after_stop() -> None:
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(cluster.url, connect_timeout=5).close()
     cluster.stop()  # a second stop is harmless
+
+
+def test_a_stopped_server_starts_again_on_its_port_with_its_data() -> None:
+    """stop_server ends every session and keeps the data; start_server serves it again at the same URL, under a new postmaster."""
+    cluster = _start()
+    try:
+        with psycopg.connect(cluster.url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (n int)")
+            conn.execute("INSERT INTO kept VALUES (7)")
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()
+        first = cluster.postmaster_pid()
+        assert backend is not None
+        assert int(_stat(backend[0])[1]) == first  # its parent
+        cluster.stop_server()
+        assert _state(first) in ("Z", "gone")  # a zombie until this machine's init reaps it
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(cluster.url, connect_timeout=5).close()
+        with pytest.raises(ClusterError, match="not running"):
+            cluster.postmaster_pid()
+        cluster.start_server()
+        assert cluster.postmaster_pid() != first
+        with psycopg.connect(cluster.url, connect_timeout=5) as conn:
+            assert conn.execute("SELECT n FROM kept").fetchall() == [(7,)]
+    finally:
+        cluster.stop()
 
 
 def test_unreachable_default_falls_back_to_a_throwaway_cluster() -> None:

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,9 +45,17 @@ def _free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    tmp_path: Path, database_url: str, config_dir: Path = config.PROJECT_DIR, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    database_url: str,
+    config_dir: Path = config.PROJECT_DIR,
+    extra_env: dict[str, str] | None = None,
+    wrapper: Sequence[str] = (),
 ) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    """A real gunicorn serving the app on a loopback port; yields (process, base URL, log file)."""
+    """A real gunicorn serving the app on a loopback port; yields (process, base URL, log file).
+
+    `wrapper` is a command that runs it and execs it in place (e.g. to drop privileges), so the
+    process is still gunicorn's master.
+    """
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "gunicorn.log"
@@ -66,6 +74,7 @@ def gunicorn(
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
+                *wrapper,
                 sys.executable,
                 "-m",
                 "gunicorn",
@@ -93,7 +102,7 @@ def gunicorn(
             except requests.RequestException:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+                pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}", pytrace=False)
             time.sleep(0.2)
         yield process, base, log
     finally:
@@ -140,12 +149,21 @@ def http_transport(retry_every: int = 0) -> Callable[[str, dict[str, str], dict[
     return post
 
 
-def burst(base: str, count: int, transport: Callable[..., tuple[int, str]], flow: CallFlow) -> tuple[list[str], list[str]]:
-    """Play `count` calls at once (press 1, the team answers and accepts); return (sids, errors)."""
+def burst(
+    base: str, count: int, transport: Callable[..., tuple[int, str]], flow: CallFlow, spread: float = 0.0
+) -> tuple[list[str], list[str]]:
+    """Play `count` calls at once (press 1, the team answers and accepts); return (sids, errors).
+
+    With `spread`, call n starts no sooner than n * spread / count seconds in: calls keep coming for that long.
+    """
     sids = [f"CA{n:032d}" for n in range(count)]
     errors: list[str] = []
+    started = time.monotonic()
 
-    def one(sid: str) -> None:
+    def one(n: int) -> None:
+        sid = sids[n]
+        if spread:
+            time.sleep(max(0.0, started + n * spread / count - time.monotonic()))
         try:
             result = Caller(transport, TOKEN, flow, base, AT, "1", "+447911123456", ["completed"], sid=sid).run()
             assert result.connected_to, f"{sid} was not connected"
@@ -153,7 +171,7 @@ def burst(base: str, count: int, transport: Callable[..., tuple[int, str]], flow
             errors.append(f"{sid}: {exc}")
 
     with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(one, sids))
+        list(pool.map(one, range(count)))
     return sids, errors
 
 
