@@ -190,13 +190,17 @@ def test_while_the_database_is_away_everything_waits_and_is_stored_once_it_is_ba
     backlog = ingester.backlog()
     assert backlog.files >= 1 and backlog.bytes > 0
     assert alerts.sent == []
+    ingester.watch_backlog()
+    assert alerts.sent == []
     wall[0] += 61
+    ingester.watch_backlog()
     ingester.run_once()
-    ingester.run_once()
+    ingester.watch_backlog()
     assert len(alerts.sent) == 1 and "have not reached the database" in alerts.sent[0]
     blocked.unlink()
     assert ingester.run_once() is True
     assert ingester.backlog().files == 0
+    ingester.watch_backlog()
     assert len(alerts.sent) == 2 and "reach the database again" in alerts.sent[1]
     assert len(store.calls(limit=100)) == 5
     assert all(Counter(e.kind for e in store.story(f"CA{n}").events)[Fact.END] == 1 for n in range(5))  # type: ignore[union-attr]
@@ -278,3 +282,27 @@ def test_a_process_that_is_stopped_stores_what_it_has(tmp_path: Path) -> None:
     ingester.stop()
     assert store.story("CA1") is not None
     assert [name for name in os.listdir(tmp_path / "journal") if not name.endswith(".lock")] == []
+
+
+def test_a_pass_that_waits_on_the_database_counts_as_failing_and_the_backlog_is_still_watched(tmp_path: Path) -> None:
+    class Frozen(CallStore):
+        def apply(self, ops: list[list[Any]]) -> int:
+            time.sleep(7)  # a server that does not answer: no error, just no answer
+            return super().apply(ops)
+
+    store = Frozen(None, instance_path=tmp_path, hash_key=b"k")
+    alerts = Alerts()
+    _, recorder, ingester = parts(store, tmp_path / "journal", alerts=alerts, alert_after=2, interval=0.05)
+    a_call(recorder, "CA1")
+    ingester.start()
+    try:
+        time.sleep(1)
+        assert not ingester.failing, "a pass under way is not failing at once"
+        deadline = time.monotonic() + 10
+        while not (ingester.failing and alerts.sent) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ingester.failing and ingester.failing_since is None, "waiting, not refused"
+        assert len(alerts.sent) == 1 and "have not reached the database" in alerts.sent[0]
+    finally:
+        ingester.stop()
+    assert store.story("CA1") is not None

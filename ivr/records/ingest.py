@@ -11,7 +11,6 @@ reported; past `alert_after` seconds one alert goes out per machine, and another
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import os
 import threading
@@ -30,6 +29,8 @@ from ivr.records.store import CallStore, readable
 log = logging.getLogger(__name__)
 BATCH_OPS = 2000  # record operations per transaction
 MAX_BACKOFF_SECONDS = 5.0
+STUCK_SECONDS = 5.0  # a pass waiting on the database this long counts as failing
+WATCH_SECONDS = 1.0  # how often the backlog is looked at, whatever the database does
 ALERTED = "backlog.alerted"  # in the journal folder while this machine's backlog alert stands
 # The database is away (down, frozen, unreachable, locked, read-only): everything waits and is tried again.
 AWAY = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, OSError)
@@ -66,24 +67,42 @@ class Ingester:
         self.failures = 0  # passes that could not store (the database away)
         self.failing_since: float | None = None
         self.set_aside = 0  # lines that could not be read
+        self._pass_began: float | None = None  # monotonic start of the pass under way
 
     # -- one pass --------------------------------------------------------------------------------
+
+    @property
+    def failing(self) -> bool:
+        """The database refused the last pass, or the pass under way has waited on it over STUCK_SECONDS.
+
+        A frozen server refuses nothing: a connection already open just waits (the server's own
+        statement timeout cannot fire), so the wait itself counts as failing.
+        """
+        began = self._pass_began
+        return self.failing_since is not None or (began is not None and time.monotonic() - began > STUCK_SECONDS)
 
     def ingest_once(self) -> int:
         """Store what is waiting; returns the operations stored. Raises when the database fails (all is kept)."""
         with self._lock:
-            stored = self._spill()
-            # Files closed by an earlier pass that failed first, then the file in use (closed now).
-            for _ in range(2):
-                for segment in self.journal.closed_segments():
-                    stored += self._store(segment)
-                self.journal.rotate()
-            with self.journal.orphans() as orphans:
-                for segment in orphans:
-                    log.info("storing %s, left by a process that stopped", segment.path.name)
-                    stored += self._store(segment)
-            self.stored += stored
-            return stored
+            self._pass_began = time.monotonic()
+            try:
+                return self._ingest()
+            finally:
+                self._pass_began = None
+
+    def _ingest(self) -> int:
+        stored = self._spill()
+        # Files closed by an earlier pass that failed first, then the file in use (closed now).
+        for _ in range(2):
+            for segment in self.journal.closed_segments():
+                stored += self._store(segment)
+            self.journal.rotate()
+        with self.journal.orphans() as orphans:
+            for segment in orphans:
+                log.info("storing %s, left by a process that stopped", segment.path.name)
+                stored += self._store(segment)
+        self.stored += stored
+        return stored
 
     def _spill(self) -> int:
         """Operations the journal could not take, straight to the database (oldest first)."""
@@ -139,10 +158,15 @@ class Ingester:
     # -- the thread ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run passes every `interval` seconds, backing off while the database fails; a last pass at exit."""
+        """Run passes every `interval` seconds, backing off while the database fails; a last pass at exit.
+
+        The backlog is watched from a thread of its own, so that an alert goes out even while a
+        pass hangs on a database that does not answer.
+        """
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="ivr-ingest", daemon=True)
             self._thread.start()
+            threading.Thread(target=self._watch, name="ivr-backlog", daemon=True).start()
             atexit.register(self.stop)
 
     def stop(self) -> None:
@@ -153,13 +177,20 @@ class Ingester:
             self._thread = None
             self.run_once()
 
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            try:
+                self.watch_backlog()
+            except Exception:  # a folder that cannot be listed must not end the watching
+                log.exception("could not look at the call-record journal's backlog")
+
     def _run(self) -> None:
         delay = self.interval
         while not self._stop.wait(delay):
             delay = self.interval if self.run_once() else min(max(delay, self.interval) * 2, MAX_BACKOFF_SECONDS)
 
     def run_once(self) -> bool:
-        """One pass that never raises, then a look at the backlog; False if the database failed."""
+        """One pass that never raises; False if the database failed."""
         ok = True
         try:
             self.ingest_once()
@@ -172,8 +203,6 @@ class Ingester:
             if self.failing_since is None:
                 self.failing_since = self._wall()
                 log.error("cannot store call records (%s); they wait in the journal and are retried", _short(exc))
-        with contextlib.suppress(Exception):
-            self.watch_backlog()
         return ok
 
     # -- the backlog -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def healthz() -> Response:
         refused_problems=len(working.problems) if working else 0,
         # Call records waiting in this machine's journals for the database (its processes alike).
         records_backlog=services.ingester.backlog().as_json(),
-        records_failing=services.ingester.failing_since is not None,
+        records_failing=services.ingester.failing,
     )
 
 
