@@ -109,7 +109,11 @@ class Apps:
         return [[prepare(hook) for hook in call] for call in made]
 
     def records(self) -> tuple[int, int]:
-        """Calls and facts in the router's SQLite records: proof that records were on."""
+        """Calls and facts in the router's SQLite records, once its journal is stored: proof that records were on."""
+        journal = self.scratch / "instance" / "journal"
+        deadline = time.monotonic() + 30
+        while any(journal.glob("*.jsonl")) and time.monotonic() < deadline:
+            time.sleep(0.1)
         with sqlite3.connect(self.database) as conn:
             return conn.execute("SELECT count(*) FROM calls").fetchone()[0], conn.execute(
                 "SELECT count(*) FROM events"

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config.snapshot import Renderings, Snapshot
@@ -76,17 +76,24 @@ def _check_signature() -> Response | None:
 def _refused() -> Response | None:
     """403 for a request from an untrusted host, or (unless in development) without a valid signature."""
     settings = current().settings
-    if settings.trusted_hosts and not host_is_trusted(request, settings.trusted_hosts):
-        log.warning("403 for %s: host %r is not in IVR_TRUSTED_HOSTS", request.path, request_host(request)[:100])
+    req = _unproxied()
+    if settings.trusted_hosts and not host_is_trusted(req, settings.trusted_hosts):
+        log.warning("403 for %s: host %r is not in IVR_TRUSTED_HOSTS", req.path, request_host(req)[:100])
         count("forbidden")
         return _forbidden()
     if not settings.auth_token:
         return None  # development mode, announced loudly at start
-    if not is_signed(request, settings.auth_token, settings.public_url):
-        log.warning("403 for %s: missing or wrong X-Twilio-Signature", request.path)
+    if not is_signed(req, settings.auth_token, settings.public_url):
+        log.warning("403 for %s: missing or wrong X-Twilio-Signature", req.path)
         count("forbidden")
         return _forbidden()
     return None
+
+
+def _unproxied() -> Request:
+    """The request itself, for code that reads it many times: each read through Flask's `request` proxy is a context lookup."""
+    found: Request = request._get_current_object()  # type: ignore[attr-defined]
+    return found
 
 
 def _forbidden() -> Response:
@@ -268,7 +275,7 @@ def _twiml(
         elif flow is None:  # the answerer's Hangup, when no line could be read
             body = twiml.render(verbs, NEUTRAL_VOICE, NEUTRAL_LANGUAGE)
         else:
-            voice, language, base = flow.flow.voice, flow.flow.language, base_url(request, current().settings.public_url)
+            voice, language, base = flow.flow.voice, flow.flow.language, base_url(_unproxied(), current().settings.public_url)
             if renderings is not None:
                 body = twiml.render_remembered(renderings, verbs, voice, language, base, step + 1)
             else:
