@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -268,11 +269,15 @@ def _section(
     errors: dict[str, int] = {}
     sent: dict[str, int] = {}
     logged: dict[str, int] = {}
+    samples: Counter[str] = Counter()
     for worker_class, servers in results.items():
         floor = servers["floor"]
         for name, server in servers.items():
             text = server.log.read_text(errors="replace")
             logged[name] = logged.get(name, 0) + text.count(" ERROR ") + text.count("Traceback")
+            samples.update(
+                f"{name} ({worker_class}): {line.split(' ERROR ', 1)[1][:200]}" for line in text.splitlines() if " ERROR " in line
+            )
         for connections in CONNECTIONS:
             for name, server in servers.items():
                 runs = server.runs[connections]
@@ -302,6 +307,7 @@ def _section(
         + f" (of {pool:,} distinct; beyond that, earlier ones again).",
         "ERROR lines and tracebacks in the servers' logs (the router answers a failure with its safe route, so a failure "
         "can hide in a 200): " + ", ".join(f"{name} {count}" for name, count in logged.items()) + ".",
+        *(f"- {count} x {line}" for line, count in samples.most_common(5)),
     ]
     targets = []
     for database in ("SQLite", "PostgreSQL"):

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -306,3 +307,42 @@ def test_a_pass_that_waits_on_the_database_counts_as_failing_and_the_backlog_is_
     finally:
         ingester.stop()
     assert store.story("CA1") is not None
+
+
+def test_batches_from_several_processes_at_once_never_deadlock_on_postgresql(tmp_path: Path) -> None:
+    """Four writers store batches touching the same calls in opposite orders, as four workers' journals do."""
+    sids = [f"CA{n:04d}" for n in range(60)]
+
+    def batch(order: list[str], round_: int) -> list[list[Any]]:
+        at = (AT + timedelta(seconds=round_)).isoformat()
+        ops: list[list[Any]] = []
+        for sid in order:
+            ops.append(["event", sid, "wiltshire", at, "route", {"service": "child-at-risk"}, f"r{round_}:{sid}"])
+            ops.append(["end", sid, at, "connected"])
+            ops.append(["start", sid, "wiltshire", at, None, None, CALLED, False, "d"])
+        return ops
+
+    with postgres_schema() as url:
+        stores = [CallStore(url, instance_path=tmp_path, hash_key=b"k") for _ in range(4)]
+        stores[0].upgrade()
+        errors: list[BaseException] = []
+
+        def writer(n: int) -> None:
+            order = sids if n % 2 else list(reversed(sids))
+            for round_ in range(15):
+                try:
+                    stores[n].apply(batch(order[n:] + order[:n], round_))
+                except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        try:
+            assert [type(e).__name__ + str(e)[:200] for e in errors] == []
+            assert (rows(stores[0], "calls"), rows(stores[0], "events")) == (60, 60 * 15)
+        finally:
+            for store in stores:
+                store.close()

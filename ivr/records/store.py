@@ -255,6 +255,8 @@ _SIDS_PER_STATEMENT = 500  # well inside SQLite's and PostgreSQL's limits on bou
 # What a record operation is (the first item of each; see `CallStore.apply`).
 START, EVENT, ACCEPT, END = "start", "event", "accept", "end"
 _PG_BATCH_TIMEOUT = text("SET LOCAL statement_timeout = '15s'")
+# Keyed by schema too, so deployments sharing a database do not wait for each other.
+_PG_BATCH_TURN = text("SELECT pg_advisory_xact_lock(hashtext('ivr-records@' || current_schema()))")
 
 
 class StoreError(IvrError, RuntimeError):
@@ -513,8 +515,12 @@ class CallStore:
             batch.add(op)
         statements = self._statements
         with self.writing() as conn:
-            if self.is_postgresql:  # a batch must not wait forever on a lock; it is tried again later
+            if self.is_postgresql:
+                # A batch must not wait forever on a lock (it is tried again later), and batches from
+                # several processes take turns: they touch the same calls in different orders, which
+                # would otherwise deadlock.
                 conn.execute(_PG_BATCH_TIMEOUT)
+                conn.execute(_PG_BATCH_TURN)
             if batch.placeholders:
                 conn.execute(statements.placeholder, list(batch.placeholders.values()))
             if batch.starts:
