@@ -29,6 +29,7 @@ from ivr.core.schedule import local_instant
 from ivr.live import LiveRelease, fingerprint, validate
 from ivr.notify.alerts import Alerts
 from ivr.services import Services
+from ivr.web.metrics import RELEASES
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
@@ -191,6 +192,7 @@ class Jobs:
         if key in self._handled:
             return []
         self._handled.add(key)
+        RELEASES.labels("refused").inc()
         first = refused.problems[0] if refused.problems else "unknown problem"
         return [f"a configuration change was refused ({len(refused.problems)} problems, first: {first}); the live release stays"]
 
@@ -202,6 +204,8 @@ class Jobs:
         fresh = [e for e in reversed(entries) if e.seq > self._announced]
         if fresh:
             self._announced = fresh[-1].seq
+        for entry in fresh:
+            RELEASES.labels(entry.action).inc()  # counted once, by the leader, whoever made it live
         fresh = [e for e in fresh if not (e.by == AUTOMATIC and e.digest in self._handled)]  # told as published
         return [f"release {e.digest} made live ({e.action}) by {e.by}: {e.message or e.summary}" for e in fresh]
 

@@ -43,6 +43,7 @@ class Services:
     clock: Callable[[], datetime]  # the instant now, in London; tests freeze it
     static_twiml: str  # the answer of last resort, built while everything worked
     scheduler: Any = None  # the clock's scheduler when this process hosts it
+    metrics: Any = None  # the registry /metrics shows, made on first use
 
     def install(self, app: Flask) -> None:
         app.extensions[_EXTENSION] = self

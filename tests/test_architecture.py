@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ivr"
 # Highest first: a module may import from its own layer's package and from any layer below it.
 # Layers on one row are siblings and must not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("ivr.cli",),
+    ("ivr.cli", "ivr.gunicorn_conf"),
     ("ivr.simulate",),
     ("ivr.app",),
     ("ivr.clock",),

@@ -69,6 +69,7 @@ def gunicorn(
         "IVR_CONFIG_DIR": str(config_dir),
         "IVR_HASH_KEY": "reliability-test",
         "IVR_DEFAULT_LINE": "wiltshire",  # production refuses to start without it: the shipped lines list no numbers
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         **(extra_env or {}),
     }
     with log.open("wb") as out:
@@ -78,6 +79,8 @@ def gunicorn(
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "python:ivr.gunicorn_conf",  # as the Procfile runs it
                 "--workers",
                 str(WORKERS),
                 "--bind",
@@ -204,6 +207,21 @@ def test_burst_of_200_calls_every_record_complete_once(backend: str, tmp_path: P
     store = CallStore(url, instance_path=tmp_path)
     assert len(store.calls(line="wiltshire", limit=1000)) == CALLS
     assert_complete_and_unique(store, sids)
+
+
+def test_metrics_add_up_every_workers_counts(tmp_path: Path, wiltshire: CallFlow) -> None:
+    """/metrics, whichever worker answers it, counts every call of a burst served by all four."""
+    with gunicorn(tmp_path, f"sqlite:///{tmp_path / 'calls.sqlite3'}", screened_copy(tmp_path / "screened")) as (_, base, _log):
+        _sids, errors = burst(base, 40, http_transport(), wiltshire)
+        pages = [requests.get(f"{base}/metrics", timeout=5).text for _ in range(8)]
+        answered_by = {line for line in (tmp_path / "gunicorn.log").read_text().splitlines() if " call CA" in line}
+    assert errors == [] and len(answered_by) == 40
+    for page in pages:
+        assert 'ivr_calls_total{line="wiltshire"} 40.0' in page, page[:2000]
+        assert 'ivr_webhooks_total{step="answer"} 40.0' in page
+        assert 'ivr_call_outcomes_total{line="wiltshire",outcome="connected",service="child-at-risk"} 40.0' in page
+        assert 'ivr_webhook_seconds_count{step="dialled"} 40.0' in page
+        assert "ivr_records_backlog_files" in page
 
 
 def test_worker_killed_mid_burst_loses_at_most_its_request(tmp_path: Path, wiltshire: CallFlow) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from ivr.notify.outbox import Text
 from ivr.records.recorder import Recorder
 from ivr.services import current
 from ivr.web import twiml
-from ivr.web.health import count
+from ivr.web.metrics import CALLS, FORBIDDEN, LATENCY, OUTCOMES, ROUTES, SAFE_ANSWERS, WEBHOOKS
 from ivr.web.security import base_url, host_is_trusted, is_signed, request_host
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def init_app(app: Flask) -> None:
         if refused is not None:
             return refused
         log.warning("%s for %s; answering with the safe route", error.code, request.path)
-        count("safe_answer")
+        SAFE_ANSWERS.labels(f"http {error.code}").inc()
         line = _line_in_url()
         reply, flow = _safe_reply(None, None, line)
         return _twiml(flow, 0, reply, line)
@@ -79,13 +80,13 @@ def _refused() -> Response | None:
     req = _unproxied()
     if settings.trusted_hosts and not host_is_trusted(req, settings.trusted_hosts):
         log.warning("403 for %s: host %r is not in IVR_TRUSTED_HOSTS", req.path, request_host(req)[:100])
-        count("forbidden")
+        FORBIDDEN.inc()
         return _forbidden()
     if not settings.auth_token:
         return None  # development mode, announced loudly at start
     if not is_signed(req, settings.auth_token, settings.public_url):
         log.warning("403 for %s: missing or wrong X-Twilio-Signature", req.path)
-        count("forbidden")
+        FORBIDDEN.inc()
         return _forbidden()
     return None
 
@@ -170,8 +171,11 @@ def webhook(handler: Callable[..., Reply]) -> Callable[..., Response]:
     @functools.wraps(handler)
     def wrapper(**kwargs: Any) -> Response:
         # Everything the step records is appended to the journal in one write, before Twilio has the answer.
+        started = time.perf_counter()
         with _recorder().one_write():
-            return _answer(handler, **kwargs)
+            answered = _answer(handler, **kwargs)
+        LATENCY.labels(handler.__name__).observe(time.perf_counter() - started)
+        return answered
 
     return wrapper
 
@@ -187,23 +191,38 @@ def _answer(handler: Callable[..., Reply], **kwargs: Any) -> Response:
         snapshot = _snapshot()
         flow = _flow_for(snapshot, line)
         reply = _stamped(handler(flow, call, **kwargs), snapshot.config.digest)
-        count(handler.__name__)
+        WEBHOOKS.labels(handler.__name__).inc()
         renderings = snapshot.renderings if handler.__name__ in SAME_FOR_EVERY_CALL else None
     except NothingLive:
         log.warning("no configuration is live; %s gets its line's static answer", request.path)
-        count("safe_answer")
+        SAFE_ANSWERS.labels("nothing live").inc()
         reply, flow = Reply([]), None
     except UnknownLine as unknown:
         log.error("%s names %s; answering with the 999 message or that line's static answer", request.path, unknown)
-        count("safe_answer")
+        SAFE_ANSWERS.labels("unknown line").inc()
         reply, flow = Reply([]), None
     except Exception:  # the caller must be connected whatever went wrong
         log.exception("webhook %s failed; answering with the safe route", request.path)
-        count("safe_answer")
+        SAFE_ANSWERS.labels("failure").inc()
         reply, flow = _safe_reply(flow, call, line)
     _alert_on_gaps(flow, call, reply)
+    _count(flow, reply, kwargs.get("service"))
     _record(flow, call, step, reply)
     return _twiml(flow, step, reply, line, renderings)
+
+
+def _count(flow: CallFlow | None, reply: Reply, service: str | None) -> None:
+    """The metrics a step's facts make: routing decisions, and the outcome when the flow ends the call."""
+    if flow is None:
+        return
+    line = flow.line.key
+    for kind, detail in reply.facts:
+        if kind is Fact.ROUTE:
+            ROUTES.labels(line, str(detail.get("service", "")), str(detail.get("destination") or "none")).inc()
+        elif kind is Fact.END:
+            OUTCOMES.labels(line, service or "none", str(detail.get("outcome", ""))).inc()
+        elif kind is Fact.FALLBACK and detail.get("reason") == NO_RULE:
+            SAFE_ANSWERS.labels("no rule").inc()
 
 
 def _alert_on_gaps(flow: CallFlow | None, call: Call | None, reply: Reply) -> None:
@@ -315,6 +334,7 @@ def answer(flow: CallFlow, call: Call) -> Reply:
     """A new call: recorded as started, then the greeting and the start menu."""
     if call.sid:
         _recorder().started(flow.line.key, call, _snapshot().config.digest)
+        CALLS.labels(flow.line.key).inc()
     log.info("call %s to %s from %s", call.sid, flow.line.key, mask(call.caller or "anonymous"))
     return flow.answer()
 
