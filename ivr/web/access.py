@@ -43,7 +43,8 @@ class FailedSignIns:
             times = self._recent(address)
             if times is None or len(times) < self.limit:
                 return 0
-            return max(1, math.ceil(times[-self.limit] + self.window - self.clock()))
+            wait = times[-self.limit] + self.window - self.clock()  # until the oldest of the last `limit` leaves the window
+            return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, address: str) -> None:
         """Count a wrong password from `address`."""
