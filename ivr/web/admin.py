@@ -6,81 +6,62 @@ Who may see them is decided before any of these run, for every path under /admin
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
 
 from flask import Blueprint, abort, render_template
 
-from ivr.core.schedule import local_instant
+from ivr.records.releases import LogEntry
+from ivr.records.store import CallSummary
 from ivr.records.story import tell
-from ivr.services import current
+from ivr.services import Services, current
+from ivr.web.now import line_now
+from ivr.web.problems import grouped
+from ivr.web.records import RecordsUnavailable, read_records
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+RECENT_CALLS = 10
 
 
 @bp.get("/")
 def overview() -> str:
-    """What is live now, for every line."""
+    """Who takes the calls now and tonight on every line, what is planned, and what is live."""
     services = current()
     live = services.live
     snapshot = live.current()
     now = services.clock()
-    lines = []
-    lines_live = snapshot.config.lines if snapshot else {}
-    for key, line in sorted(lines_live.items()):
-        router = line.router
-        day = now.astimezone(router.tz).date()
-        start, end = local_instant(day, 0, router.tz), local_instant(day + timedelta(days=1), 0, router.tz)
-        rows = []
-        for service in router.schedule.services.values():
-            decision = router.route(service.key, now)
-            rows.append(
-                {
-                    "service": service,
-                    "decision": decision,
-                    "today": router.timeline(service.key, start, end) if service.always_open else [],
-                }
-            )
-        lines.append(
-            {
-                "key": key,
-                "name": line.flow.name,
-                "services": rows,
-                "overrides": router.schedule.overrides,
-                "closures": router.schedule.closures,
-            }
-        )
+    lines = [line_now(line, now) for _, line in sorted(snapshot.config.lines.items())] if snapshot else []
+    records_problem = ""
     try:
-        calls = services.store.calls(limit=25)
-        history = services.publisher.releases.history(limit=1)
-    except Exception:  # the page still shows routing while the records are unreachable
-        log.exception("the call records cannot be read for the admin page")
-        calls, history = [], []
+        history, calls = read_records("the admin page's release and calls", lambda: _records(services))
+    except RecordsUnavailable as exc:  # the page still shows routing while the records are unreachable
+        history, calls, records_problem = [], [], str(exc)
     return render_template(
         "admin/overview.html",
         now=now,
         digest=live.digest,
         source=live.source,
-        release=history[0] if history and history[0].digest == live.digest else None,
+        release=next((entry for entry in history if entry.digest == live.digest), None),
         working=live.working,
+        problems=grouped(live.working.problems) if live.working else [],
         warnings=snapshot.config.warnings if snapshot else (),
         lines=lines,
         calls=calls,
+        records_problem=records_problem,
     )
 
 
+def _records(services: Services) -> tuple[list[LogEntry], list[CallSummary]]:
+    return services.publisher.releases.history(limit=1), services.store.calls(limit=RECENT_CALLS)
+
+
 @bp.get("/calls/<sid>")
-def call(sid: str) -> str:
+def call(sid: str) -> str | tuple[str, int]:
     """One call's story in plain words."""
-    story = current().store.story(sid)
+    store = current().store
+    try:
+        story = read_records(f"the story of call {sid}", lambda: store.story(sid))
+    except RecordsUnavailable as exc:
+        return render_template("admin/call.html", sid=sid, problem=str(exc)), 503
     if story is None:
         abort(404)
-    return render_template("admin/call.html", story=story, lines=tell(story))
-
-
-def when(value: Any) -> str:
-    return value.strftime("%a %d %b %H:%M") if value else "no change ahead"
-
-
-bp.add_app_template_filter(when, "when")
+    return render_template("admin/call.html", sid=sid, story=story, lines=tell(story))

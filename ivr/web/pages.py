@@ -14,13 +14,13 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ivr.services import current
-from ivr.web import access, assets, headers
+from ivr.web import access, assets, formats, headers, records
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def init_app(app: Flask) -> None:
-    """Templates, /assets/, the security headers and the /admin access check."""
+    """Templates and their filters, /assets/, the security headers, the /admin access check, the records reader."""
     app.jinja_loader = ChoiceLoader(  # type: ignore[assignment]
         [
             FileSystemLoader(TEMPLATES),
@@ -31,6 +31,9 @@ def init_app(app: Flask) -> None:
     access.init_app(app)
     app.register_blueprint(assets.bp)
     app.context_processor(_page_context)
+    records.init_app(app)
+    for name in ("when", "day", "hours", "phone"):
+        app.add_template_filter(getattr(formats, name), name)
 
 
 def development_notice() -> str:
