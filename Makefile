@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 # Every installed version, transitive ones included, is pinned here; `make lock` regenerates it.
 LOCK := constraints.txt
+# GOV.UK Frontend's compiled CSS, JS, fonts and images, vendored in $(GOVUK_DIR) and served at /assets/.
+# Its version moves with govuk-frontend-jinja (in pyproject.toml): 4.1.x ports 6.3.0's macros.
+GOVUK_FRONTEND_VERSION := 6.3.0
+GOVUK_DIR := ivr/web/static/govuk
 
-.PHONY: run test lint bench clean lock postgres-server wrk
+.PHONY: run test lint bench clean lock postgres-server wrk govuk-assets
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +58,22 @@ lock:
 	  echo "# Installed with \`pip install -c $(LOCK)\`; do not edit by hand."; \
 	  "$$tmp/venv/bin/pip" freeze --exclude-editable; } > "$$tmp/$(LOCK)" && \
 	mv "$$tmp/$(LOCK)" $(LOCK) && echo "make: wrote $(LOCK)"
+
+# Re-fetch the vendored GOV.UK Frontend (committed, so a fresh clone needs no npm): `npm pack` of the
+# pinned version, then its dist/govuk/ compiled files only (no Sass, no source maps).
+govuk-assets:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent govuk-frontend@$(GOVUK_FRONTEND_VERSION) >/dev/null) && \
+	tar -xzf "$$tmp"/govuk-frontend-$(GOVUK_FRONTEND_VERSION).tgz -C "$$tmp" && \
+	dist="$$tmp/package/dist/govuk" && \
+	rm -rf $(GOVUK_DIR) && mkdir -p $(GOVUK_DIR) && \
+	cp "$$dist"/govuk-frontend.min.css "$$dist"/govuk-frontend.min.js $(GOVUK_DIR)/ && \
+	cp -R "$$dist"/assets/fonts "$$dist"/assets/images "$$dist"/assets/manifest.json $(GOVUK_DIR)/ && \
+	{ echo "govuk-frontend $(GOVUK_FRONTEND_VERSION) (MIT licence; the fonts and images are Crown copyright)"; \
+	  echo "from the npm registry: npm pack govuk-frontend@$(GOVUK_FRONTEND_VERSION), dist/govuk/"; \
+	  echo "govuk-frontend.min.css and govuk-frontend.min.js, and assets/ (fonts, images, manifest.json) flattened here;"; \
+	  echo "served at /assets/ (ivr/web/assets.py). Re-fetch with \`make govuk-assets\`; do not edit by hand."; } > $(GOVUK_DIR)/VERSION && \
+	echo "make: vendored govuk-frontend $(GOVUK_FRONTEND_VERSION) in $(GOVUK_DIR)"
 
 # The `bench` extra (pyinstrument, for the profile) on top of what the tests install.
 $(BENCH_STAMP): $(STAMP)

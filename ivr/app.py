@@ -25,7 +25,7 @@ from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
 from ivr.services import Services, london_now
 from ivr.settings import SettingError, Settings
-from ivr.web import admin, health, metrics, twiml, voice
+from ivr.web import admin, health, metrics, pages, twiml, voice
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if settings.webhooks:
         voice.init_app(app)
+    pages.init_app(app)  # templates, /assets/, security headers (none under /voice), the /admin check
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(admin.bp)

@@ -1,98 +1,67 @@
-"""Read-only pages for administrators: what is live, who takes calls today, and recent calls."""
+"""Read-only pages for administrators: what is live, who takes calls today, and recent calls.
+
+Who may see them is decided before any of these run, for every path under /admin (ivr/web/access.py).
+"""
 
 from __future__ import annotations
 
-import hmac
 import logging
-from datetime import timedelta
-from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template
 
-from ivr.core.schedule import local_instant
+from ivr.records.releases import LogEntry
+from ivr.records.store import CallSummary
 from ivr.records.story import tell
-from ivr.services import current
+from ivr.services import Services, current
+from ivr.web.now import line_now
+from ivr.web.problems import grouped
+from ivr.web.records import RecordsUnavailable, read_records
 
 log = logging.getLogger(__name__)
-bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
-
-
-@bp.before_request
-def _authorised() -> Response | None:
-    password = current().settings.admin_password
-    if not password:
-        if current().settings.development:
-            return None  # development mode is announced at start
-        abort(404)  # no password set: no admin pages in production
-    auth = request.authorization
-    given = auth.password if auth is not None and auth.type == "basic" else None
-    if given is None or not hmac.compare_digest(given.encode(), password.encode()):
-        return Response("Sign in to see the router's pages.", 401, {"WWW-Authenticate": 'Basic realm="ivr admin"'})
-    return None
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+RECENT_CALLS = 10
 
 
 @bp.get("/")
 def overview() -> str:
-    """What is live now, for every line."""
+    """Who takes the calls now and tonight on every line, what is planned, and what is live."""
     services = current()
     live = services.live
     snapshot = live.current()
     now = services.clock()
-    lines = []
-    lines_live = snapshot.config.lines if snapshot else {}
-    for key, line in sorted(lines_live.items()):
-        router = line.router
-        day = now.astimezone(router.tz).date()
-        start, end = local_instant(day, 0, router.tz), local_instant(day + timedelta(days=1), 0, router.tz)
-        rows = []
-        for service in router.schedule.services.values():
-            decision = router.route(service.key, now)
-            rows.append(
-                {
-                    "service": service,
-                    "decision": decision,
-                    "today": router.timeline(service.key, start, end) if service.always_open else [],
-                }
-            )
-        lines.append(
-            {
-                "key": key,
-                "name": line.flow.name,
-                "services": rows,
-                "overrides": router.schedule.overrides,
-                "closures": router.schedule.closures,
-            }
-        )
+    lines = [line_now(line, now) for _, line in sorted(snapshot.config.lines.items())] if snapshot else []
+    records_problem = ""
     try:
-        calls = services.store.calls(limit=25)
-        history = services.publisher.releases.history(limit=1)
-    except Exception:  # the page still shows routing while the records are unreachable
-        log.exception("the call records cannot be read for the admin page")
-        calls, history = [], []
+        history, calls = read_records("the admin page's release and calls", lambda: _records(services))
+    except RecordsUnavailable as exc:  # the page still shows routing while the records are unreachable
+        history, calls, records_problem = [], [], str(exc)
     return render_template(
         "admin/overview.html",
         now=now,
         digest=live.digest,
         source=live.source,
-        release=history[0] if history and history[0].digest == live.digest else None,
+        release=next((entry for entry in history if entry.digest == live.digest), None),
         working=live.working,
+        problems=grouped(live.working.problems) if live.working else [],
         warnings=snapshot.config.warnings if snapshot else (),
         lines=lines,
         calls=calls,
+        records_problem=records_problem,
     )
 
 
+def _records(services: Services) -> tuple[list[LogEntry], list[CallSummary]]:
+    return services.publisher.releases.history(limit=1), services.store.calls(limit=RECENT_CALLS)
+
+
 @bp.get("/calls/<sid>")
-def call(sid: str) -> str:
+def call(sid: str) -> str | tuple[str, int]:
     """One call's story in plain words."""
-    story = current().store.story(sid)
+    store = current().store
+    try:
+        story = read_records(f"the story of call {sid}", lambda: store.story(sid))
+    except RecordsUnavailable as exc:
+        return render_template("admin/call.html", sid=sid, problem=str(exc)), 503
     if story is None:
         abort(404)
-    return render_template("admin/call.html", story=story, lines=tell(story))
-
-
-def when(value: Any) -> str:
-    return value.strftime("%a %d %b %H:%M") if value else "no change ahead"
-
-
-bp.add_app_template_filter(when, "when")
+    return render_template("admin/call.html", sid=sid, story=story, lines=tell(story))

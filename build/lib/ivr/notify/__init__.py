@@ -1,0 +1,1 @@
+"""Alerts for administrators and text messages to callers."""

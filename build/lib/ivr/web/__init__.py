@@ -1,0 +1,1 @@
+"""Web layer: Flask blueprints for the voice webhooks, health and admin."""
