@@ -11,7 +11,7 @@ LOCK := constraints.txt
 GOVUK_FRONTEND_VERSION := 6.3.0
 GOVUK_DIR := ivr/web/static/govuk
 
-.PHONY: run test lint bench clean lock postgres-server wrk govuk-assets
+.PHONY: run test lint bench clean lock postgres-server browser wrk govuk-assets
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/ivr check
 	IVR_ENV=$${IVR_ENV:-development} IVR_RUN_CLOCK=$${IVR_RUN_CLOCK:-1} $(BIN)/flask --app 'ivr.app:create_app()' run --host 127.0.0.1 --port $${PORT:-5000}
 
-test: $(STAMP) postgres-server
+test: $(STAMP) postgres-server browser
 	$(BIN)/ruff check ivr tests bench
 	$(BIN)/ruff format --check ivr tests bench
 	$(BIN)/lint-imports
@@ -44,6 +44,25 @@ postgres-server:
 	    rm -f $$log; \
 	  else \
 	    echo "make: no PostgreSQL server binaries, and not root with apt-get to install them; carrying on"; \
+	  fi; \
+	fi
+
+# The browser tests (tests/browser.py) drive Debian's Chromium, at IVR_TEST_CHROMIUM or /usr/bin/chromium;
+# Playwright never downloads a browser of its own. Install it when it is missing and we can (root with
+# apt-get); otherwise carry on, and the browser tests fail saying what to install.
+browser:
+	@chromium=$${IVR_TEST_CHROMIUM:-/usr/bin/chromium}; \
+	if [ ! -x "$$chromium" ]; then \
+	  if [ -n "$${IVR_TEST_CHROMIUM:-}" ]; then \
+	    echo "make: no Chromium at $$chromium (IVR_TEST_CHROMIUM); carrying on, and the browser tests will fail"; \
+	  elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing Chromium (apt-get install chromium) for the browser tests"; \
+	    log=$$(mktemp); export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get install -y -q chromium >$$log 2>&1 || { apt-get update -q >>$$log 2>&1 && apt-get install -y -q chromium >>$$log 2>&1; }; } \
+	      || { tail -n 20 $$log; echo "make: could not install chromium; carrying on"; }; \
+	    rm -f $$log; \
+	  else \
+	    echo "make: no Chromium at $$chromium, and not root with apt-get to install it; carrying on (apt-get install chromium)"; \
 	  fi; \
 	fi
 

@@ -25,6 +25,9 @@ from ivr.config.loader import PROJECT_DIR
 from tests import pg
 from tests.builders import screened_copy
 
+# The browser tests' fixtures and hooks: a served app, Debian's Chromium, axe (tests/browser.py).
+pytest_plugins = ["tests.browser"]
+
 LONDON = ZoneInfo("Europe/London")
 TOKEN = "test-auth-token"
 PUBLIC = "https://ivr.example.org"
