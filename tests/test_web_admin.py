@@ -330,3 +330,16 @@ def test_a_call_story_page(admin_settings: dict[str, Any]) -> None:
 def test_no_calls_yet(admin_settings: dict[str, Any]) -> None:
     """An empty call record says so."""
     assert "No calls recorded yet." in now_page(create_app(admin_settings)).text
+
+
+def test_nothing_valid_is_live(admin_settings: dict[str, Any], tmp_path: Path) -> None:
+    """No release and refused working files: the page says callers get the static answer, and lists the problems."""
+    folder = shipped_copy(tmp_path / "config")
+    (folder / "flows" / "hampshire.yaml").write_text("line: hampshire\n")
+    app = create_app({**admin_settings, "IVR_CONFIG_DIR": str(folder)})
+    services_of(app).live.refresh()  # what the follower thread does each second
+    page = now_page(app)
+    banner = words(page.doc.find_class("govuk-notification-banner")[0])
+    assert "No valid configuration is live." in banner and "static safe answer" in banner
+    assert "flows/hampshire.yaml" in page.text
+    assert not page.doc.xpath("//table[@id='at-a-glance']")
