@@ -98,6 +98,23 @@ def test_wiltshire_on_a_wednesday_morning(admin_settings: dict[str, Any]) -> Non
     }
 
 
+def test_every_line_at_a_glance_first(admin_settings: dict[str, Any]) -> None:
+    """The page opens with each line's child-at-risk team now and its hand-overs until the morning."""
+    page = now_page(create_app(admin_settings))
+    (table,) = page.doc.xpath("//table[@id='at-a-glance']")
+    assert table.xpath("preceding::h2[contains(@class, 'govuk-heading-l')]") == []  # before any line's own section
+    rows = {words(r.xpath("td|th")[0]): [words(c) for c in r.xpath("td|th")[1:]] for r in table.xpath("tbody/tr")}
+    assert rows["Wiltshire Council children's services"] == [
+        f"{MASH}, until Wed 3 Mar 17:00",
+        f"Wed 3 Mar 17:00 {OUT_OF_HOURS} Thu 4 Mar 00:00 {STANDBY} Thu 4 Mar 08:45 {MASH}",
+    ]
+    assert rows["Hampshire County Council children's services"] == [
+        f"{CRT_PUBLIC}, until Wed 3 Mar 17:00",
+        f"Wed 3 Mar 17:00 {HAMPSHIRE_OUT_OF_HOURS} Thu 4 Mar 08:30 {CRT_PUBLIC}",
+    ]
+    assert len(rows) == 3
+
+
 def test_hampshire_on_a_wednesday_morning(admin_settings: dict[str, Any]) -> None:
     """Wed 3 Mar 2027 11:00: the CRT public line until 17:00, Out of Hours overnight, CRT again at 08:30."""
     page = now_page(create_app(admin_settings))
@@ -313,3 +330,16 @@ def test_a_call_story_page(admin_settings: dict[str, Any]) -> None:
 def test_no_calls_yet(admin_settings: dict[str, Any]) -> None:
     """An empty call record says so."""
     assert "No calls recorded yet." in now_page(create_app(admin_settings)).text
+
+
+def test_nothing_valid_is_live(admin_settings: dict[str, Any], tmp_path: Path) -> None:
+    """No release and refused working files: the page says callers get the static answer, and lists the problems."""
+    folder = shipped_copy(tmp_path / "config")
+    (folder / "flows" / "hampshire.yaml").write_text("line: hampshire\n")
+    app = create_app({**admin_settings, "IVR_CONFIG_DIR": str(folder)})
+    services_of(app).live.refresh()  # what the follower thread does each second
+    page = now_page(app)
+    banner = words(page.doc.find_class("govuk-notification-banner")[0])
+    assert "No valid configuration is live." in banner and "static safe answer" in banner
+    assert "flows/hampshire.yaml" in page.text
+    assert not page.doc.xpath("//table[@id='at-a-glance']")

@@ -1,6 +1,6 @@
 """How pages write times, dates and numbers: London time, "Wed 2 Dec 09:00", numbers as people dial them.
 
-Registered as template filters by ivr/web/pages.py: `when`, `day`, `hours`, `phone`.
+Registered as template filters by ivr/web/pages.py: `when`, `day`, `hours`, `phone`, `unbroken`.
 """
 
 from __future__ import annotations
@@ -49,3 +49,8 @@ def phone(destination: Destination | None) -> str:
         number = display(destination.number)
         return f"{number} ext {destination.extension}" if destination.extension else number
     return destination.email or destination.web
+
+
+def unbroken(text: str) -> str:
+    """`text` with no-break spaces, so that a number stays on one line in a narrow table column."""
+    return text.replace(" ", "\u00a0")

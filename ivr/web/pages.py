@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets.bp)
     app.context_processor(_page_context)
     records.init_app(app)
-    for name in ("when", "day", "hours", "phone"):
+    for name in ("when", "day", "hours", "phone", "unbroken"):
         app.add_template_filter(getattr(formats, name), name)
 
 
