@@ -25,7 +25,7 @@ from ivr.records.recorder import Recorder
 from ivr.records.store import CallStore
 from ivr.services import Services, london_now
 from ivr.settings import SettingError, Settings
-from ivr.web import admin, health, metrics, pages, twiml, voice
+from ivr.web import admin, card, health, metrics, pages, twiml, voice, week
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(week.bp)  # /admin/<line>/week, behind the password like all of /admin
+    app.register_blueprint(card.bp)  # /card/<line>, public
     if settings.run_clock:
         clock.start_in_app(services)
     return app

@@ -199,6 +199,13 @@ class ServiceSchedule:
         pieces = _overlay(pieces, list(self._overrides.pieces(lo, hi)))
         return [self._interval(a, b, what) for a, b, what in _merge(pieces)]
 
+    def day_plan(self, weekday: int, kind: DayKind) -> tuple[tuple[int, int, Rule | None], ...]:
+        """A whole day of one kind as wall-clock minutes and the rule answering each stretch (None: closed).
+
+        What a timetable says, not what happens on a particular date: no overrides, no clock change.
+        """
+        return self._wall_plan(weekday, ((0, MINUTES_PER_DAY, kind),))
+
     def gaps(self, start: datetime, end: datetime) -> list[Interval]:
         """The stretches from `start` to `end` that no rule or override covers."""
         return [iv for iv in self.timeline(start, end) if iv.destination is None]
@@ -375,6 +382,10 @@ class Router:
     def timeline(self, service: str, start: datetime, end: datetime) -> list[Interval]:
         """The answers for `service` from `start` to `end` as contiguous intervals."""
         return self.service(service).timeline(start, end)
+
+    def day_plan(self, service: str, weekday: int, kind: DayKind) -> tuple[tuple[int, int, Rule | None], ...]:
+        """`service`'s timetable for a weekday (0 is Monday) of one kind of day, in wall-clock minutes."""
+        return self.service(service).day_plan(weekday, kind)
 
     def coverage(self, service: str, start: datetime, end: datetime) -> list[Interval]:
         """The gaps in `service` from `start` to `end`; empty means always covered."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from ivr.services import current
@@ -50,3 +50,8 @@ def development_notice() -> str:
 
 def _page_context() -> dict[str, Any]:
     return {"cspNonce": headers.csp_nonce(), "development_notice": development_notice()}
+
+
+def problem_page(title: str, message: str, status: int, *, public: bool = False) -> tuple[str, int]:
+    """A GOV.UK page that says what is wrong ("Page not found"), with its HTTP status; `public` leaves out the admin links."""
+    return render_template("ivr/problem.html", title=title, message=message, public=public, status=status), status
