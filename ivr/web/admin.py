@@ -1,4 +1,5 @@
-"""Read-only pages for administrators: what is live, who takes calls today, and recent calls.
+"""Read-only pages for administrators: what is live, who takes calls today, and recent calls; the
+releases (ivr/web/releases_pages.py) register their pages here.
 
 Who may see them is decided before any of these run, for every path under /admin (ivr/web/access.py).
 """
@@ -13,6 +14,7 @@ from ivr.records.releases import LogEntry
 from ivr.records.store import CallSummary
 from ivr.records.story import tell
 from ivr.services import Services, current
+from ivr.web import formats, releases_pages
 from ivr.web.now import line_now
 from ivr.web.problems import grouped
 from ivr.web.records import RecordsUnavailable, read_records
@@ -20,6 +22,8 @@ from ivr.web.records import RecordsUnavailable, read_records
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 RECENT_CALLS = 10
+bp.add_app_template_filter(formats.stamp, "stamp")
+releases_pages.register(bp)
 
 
 @bp.get("/")
