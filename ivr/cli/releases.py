@@ -13,12 +13,10 @@ from typing import Any
 from ivr import config as config_module
 from ivr.cli.calls import records
 from ivr.cli.common import LONDON, days, emit, person
-from ivr.config.diff import removed, routing_changes
+from ivr.config.diff import DIFF_DAYS, removed, report, routing_changes
 from ivr.core.errors import ConfigError
 from ivr.live import Published, Publisher, ReleaseError
 from ivr.settings import Settings
-
-DIFF_DAYS = 14
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -131,11 +129,7 @@ def _diff(args: argparse.Namespace) -> int:
     start = datetime.now(LONDON)
     changes = routing_changes(base, working, start, start + timedelta(days=args.days))
     gone = removed(base, working)
-    against = base_digest or "nothing published"
-    if changes or gone:
-        text = "\n".join([*(c.describe() for c in changes), *gone])
-    else:
-        text = f"no routing difference from {against} in the next {args.days} days"
+    text = "\n".join(report(changes, gone, base_digest or "nothing published", args.days))
     data = {"against": base_digest, "working": working.digest, "changes": [c.as_json() for c in changes], "removed": gone}
     if args.json:
         print(json.dumps(data, indent=2))

@@ -13,6 +13,8 @@ from datetime import datetime
 from ivr.config.loader import Config
 from ivr.core.model import Destination, Interval
 
+DIFF_DAYS = 14  # how far ahead `ivr diff` and the admin's release pages compare, unless told otherwise
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -74,6 +76,13 @@ def removed(old: Config | None, new: Config) -> list[str]:
         services = set(old.lines[key].schedule.services) - set(new.lines[key].schedule.services)
         gone.extend(f"{key} {service}: service removed" for service in sorted(services))
     return gone
+
+
+def report(changes: list[Change], gone: list[str], against: str, days: int) -> list[str]:
+    """What `ivr diff` prints, a line each: every change, then what was removed; or that nothing differs from `against`."""
+    if changes or gone:
+        return [*(change.describe() for change in changes), *gone]
+    return [f"no routing difference from {against} in the next {days} days"]
 
 
 def summary(old: Config | None, new: Config, start: datetime, end: datetime) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ivr.records.store import CallStore, release_log, releases
 
@@ -91,7 +92,20 @@ class ReleaseStore:
 
     def history(self, limit: int = 50) -> list[LogEntry]:
         """The newest entries of the live-release log first."""
-        query = select(release_log).order_by(release_log.c.seq.desc()).limit(limit)
+        return self._entries(select(release_log).order_by(release_log.c.seq.desc()).limit(limit))
+
+    def made_live(self, digest: str, limit: int = 50) -> list[LogEntry]:
+        """Each time the release `digest` (in full) was made live, newest first."""
+        query = select(release_log).where(release_log.c.digest == digest).order_by(release_log.c.seq.desc()).limit(limit)
+        return self._entries(query)
+
+    def live_before(self, seq: int) -> LogEntry | None:
+        """The log's entry just before `seq`: the release that was live until then (None for the first)."""
+        query = select(release_log).where(release_log.c.seq < seq).order_by(release_log.c.seq.desc()).limit(1)
+        found = self._entries(query)
+        return found[0] if found else None
+
+    def _entries(self, query: Select[Any]) -> list[LogEntry]:
         with self.store.reading() as conn:
             rows = conn.execute(query).all()
         return [LogEntry(r.seq, r.digest, r.at, r.by, r.action, r.message, r.summary) for r in rows]

@@ -1,4 +1,5 @@
-"""Read-only pages for administrators: what is live, who takes calls today, and recent calls.
+"""Read-only pages for administrators: what is live, who takes calls today, and recent calls; the
+releases (ivr/web/releases_pages.py) and the calls (ivr/web/calls_pages.py) register their pages here.
 
 Who may see them is decided before any of these run, for every path under /admin (ivr/web/access.py).
 """
@@ -7,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 
 from ivr.records.releases import LogEntry
 from ivr.records.store import CallSummary
-from ivr.records.story import tell
 from ivr.services import Services, current
+from ivr.web import calls_pages, formats, releases_pages
 from ivr.web.now import line_now
 from ivr.web.problems import grouped
 from ivr.web.records import RecordsUnavailable, read_records
@@ -20,6 +21,9 @@ from ivr.web.records import RecordsUnavailable, read_records
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 RECENT_CALLS = 10
+bp.add_app_template_filter(formats.stamp, "stamp")
+releases_pages.register(bp)
+calls_pages.register(bp)
 
 
 @bp.get("/")
@@ -52,16 +56,3 @@ def overview() -> str:
 
 def _records(services: Services) -> tuple[list[LogEntry], list[CallSummary]]:
     return services.publisher.releases.history(limit=1), services.store.calls(limit=RECENT_CALLS)
-
-
-@bp.get("/calls/<sid>")
-def call(sid: str) -> str | tuple[str, int]:
-    """One call's story in plain words."""
-    store = current().store
-    try:
-        story = read_records(f"the story of call {sid}", lambda: store.story(sid))
-    except RecordsUnavailable as exc:
-        return render_template("admin/call.html", sid=sid, problem=str(exc)), 503
-    if story is None:
-        abort(404)
-    return render_template("admin/call.html", sid=sid, story=story, lines=tell(story))

@@ -1,6 +1,6 @@
 """How pages write times, dates and numbers: London time, "Wed 2 Dec 09:00", numbers as people dial them.
 
-Registered as template filters by ivr/web/pages.py: `when`, `day`, `hours`, `phone`, `unbroken`.
+Registered as template filters by ivr/web/pages.py: `when`, `day`, `hours`, `phone`, `unbroken`; `stamp` by ivr/web/admin.py.
 """
 
 from __future__ import annotations
@@ -54,3 +54,9 @@ def phone(destination: Destination | None) -> str:
 def unbroken(text: str) -> str:
     """`text` with no-break spaces, so that a number stays on one line in a narrow table column."""
     return text.replace(" ", "\u00a0")
+
+
+def stamp(value: datetime, seconds: bool = False) -> str:
+    """'Wed 3 Mar 2027 10:00' in London time (with ':SS' if `seconds`): a moment in a record, year and all."""
+    local = value.astimezone(LONDON)
+    return f"{day(local)} {local:%H:%M:%S}" if seconds else f"{day(local)} {local:%H:%M}"
