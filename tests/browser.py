@@ -297,7 +297,8 @@ _OVERFLOWING = """() => {
   const root = document.documentElement, edge = root.clientWidth + 1;
   if (root.scrollWidth <= edge) return [];
   const sticksOut = element => element.getBoundingClientRect().right > edge
-    || (element.scrollWidth > element.clientWidth + 1 && getComputedStyle(element).overflowX === 'visible'
+    || (!element.querySelector('table')  /* a container is as wide as the data table in it: the table is exempt */
+        && element.scrollWidth > element.clientWidth + 1 && getComputedStyle(element).overflowX === 'visible'
         && element.getBoundingClientRect().left + element.scrollWidth > edge);
   const wide = [...document.body.querySelectorAll('*')].filter(element => !element.closest('table') && sticksOut(element));
   return wide.filter(element => !wide.some(other => other !== element && element.contains(other)))
