@@ -318,10 +318,8 @@ def test_a_call_page_shows_its_facts_and_holds(admin_app: Any, four_calls: CallS
     assert facts == {
         "Line": "wiltshire",
         "Started": "Mon 1 Mar 2027 09:05:00",
-        "Ended": "Mon 1 Mar 2027 09:06:10",
-        "Outcome": "connected",
+        "Ended": "Mon 1 Mar 2027 09:06:10: connected",
         "Answered by": "send-team",
-        "Routed to": "send",
         "Path": "main>1 -> send -> send-team(completed)",
     }
     holds = [words(li) for li in doc.xpath("//h2[normalize-space()='Legal holds']/following-sibling::ul[1]/li")]

@@ -64,7 +64,8 @@ class DateTyped:
         return not (self.day or self.month or self.year)
 
     def value(self, part: str) -> str:
-        return str(getattr(self, part))
+        """The day, month or year as typed."""
+        return {"day": self.day, "month": self.month, "year": self.year}[part]
 
     def read(self) -> date | Problem | None:
         """The date typed; None when nothing was typed; else what is wrong."""

@@ -59,10 +59,9 @@ class Step:
     problem: str = ""  # why the difference could not be worked out
 
     @property
-    def window(self) -> tuple[datetime, datetime]:
-        """The stretch compared: DIFF_DAYS from the moment it was made live, as `ivr diff` compares from now."""
-        start = self.entry.at.astimezone(LONDON)
-        return start, start + timedelta(days=DIFF_DAYS)
+    def since(self) -> datetime:
+        """Where the comparison starts: the moment it was made live (`ivr diff` compares from now), London time."""
+        return self.entry.at.astimezone(LONDON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +128,7 @@ def _step(found: _Found, entry: LogEntry, before: LogEntry | None) -> Step:
     if earlier is None:
         return Step(entry, before, problem=f"The files of release {before.digest} are not in the database.")
     try:
-        told = difference(earlier, found.stored.files, Step(entry, before).window[0], before.digest)
+        told = difference(earlier, found.stored.files, entry.at.astimezone(LONDON), before.digest)
     except ConfigError as exc:
         first = exc.problems[0] if exc.problems else exc
         return Step(entry, before, problem=f"The releases' files no longer load with this version of the router: {first}")
