@@ -140,6 +140,12 @@ class Week:
     def last(self) -> date:
         return self.days[-1].day
 
+    @property
+    def span(self) -> str:
+        """'Mon 21 Dec to Sun 27 Dec 2026'; both years when the week crosses into the next."""
+        first = self.days[0].short + (f" {self.first.year}" if self.first.year != self.last.year else "")
+        return f"{first} to {self.days[-1].short} {self.last.year}"
+
 
 def week_of(line: Line, first: date) -> Week:
     """`line`'s seven days from local midnight at the start of `first`."""
