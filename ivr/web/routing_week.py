@@ -57,7 +57,7 @@ class WeekDay:
     @property
     def short(self) -> str:
         """'Fri 25 Dec'."""
-        return f"{self.day:%a} {self.day.day} {self.day:%b}"
+        return _short(self.day)
 
 
 @dataclass(frozen=True, slots=True)
