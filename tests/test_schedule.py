@@ -544,3 +544,20 @@ def test_route_agrees_with_a_reference_model(
     """The compiled engine gives the same team and rule as checking overrides, then each rule in order."""
     decision = plain_router(rules, closures=closures, overrides=overrides).route(SERVICE, instant)
     assert answer(decision)[:2] == reference_route(rules, closures, overrides, instant)
+
+
+def test_day_plan_is_the_timetable_of_one_kind_of_day() -> None:
+    """A weekday's plan by kind of day, first rule winning an overlap; no date, so no diversion and no clock change."""
+    router = plain_router(
+        [
+            rule("office", "08:45-17:00", range(4)),
+            rule("night", "00:00-09:00", kinds=ANY_DAY),
+            rule("holiday", "09:00-24:00", kinds=[DayKind.BANK_HOLIDAY]),
+        ],
+        overrides=[diversion(at("2026-12-25T10:00"), None)],
+        always_open=False,
+    )
+    plan = [(a, b, r.destination if r else None) for a, b, r in router.day_plan(SERVICE, 0, DayKind.ORDINARY)]
+    assert plan == [(0, 525, "night"), (525, 1020, "office"), (1020, 1440, None)]
+    holiday = [(a, b, r.destination if r else None) for a, b, r in router.day_plan(SERVICE, 4, DayKind.BANK_HOLIDAY)]
+    assert holiday == [(0, 540, "night"), (540, 1440, "holiday")]

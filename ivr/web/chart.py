@@ -136,7 +136,7 @@ def draw(week: Week, service_week: ServiceWeek) -> Chart:
         if day.clock_change
     )
     name = service_week.service.name
-    title = f"Who takes the calls: {name}, {week.days[0].short} to {week.days[-1].short} {week.last.year}"
+    title = f"Who takes the calls: {name}, {week.span}"
     desc = (
         f"One band per team ({len(bands)}), days left to right, drawn to real elapsed time. "
         "The table after the chart gives the same periods with their reasons."

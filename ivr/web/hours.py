@@ -101,20 +101,20 @@ def _minutes(week: Week) -> int:
 
 
 def _describe(ordinary: Week, holiday: Week) -> str:
-    """ "Mon-Thu 17:00-24:00, Sat-Sun 09:00-24:00; bank holidays 09:00-24:00", or "any time"."""
+    """A team's week in words: "Mon-Thu 17:00-24:00, Sat-Sun 09:00-24:00; bank holidays 09:00-24:00", or "any time"."""
     if all(day == ALL_DAY for day in (*ordinary, *holiday)):
         return ANY_TIME
     parts = [_week_words(ordinary)] if _minutes(ordinary) else []
     if holiday == ordinary:
-        pass
-    elif not _minutes(holiday):
+        return "; ".join(parts)
+    if not _minutes(holiday):
         parts.append("not on bank holidays")
-    elif not _minutes(ordinary):
-        parts.append("bank holidays only: " + _week_words(holiday))
-    elif len(set(holiday)) == 1:
-        parts.append("bank holidays " + _spans_words(holiday[0]))
+    elif len(set(holiday)) == 1:  # the same whatever the weekday
+        said = _spans_words(holiday[0])
+        parts.append(f"bank holidays {said}" if _minutes(ordinary) else f"bank holidays only, {said}")
     else:
-        parts.append("bank holidays: " + _week_words(holiday))
+        said = _week_words(holiday)
+        parts.append(f"bank holidays: {said}" if _minutes(ordinary) else f"bank holidays only: {said}")
     return "; ".join(parts)
 
 
@@ -128,7 +128,7 @@ def _week_words(week: Week) -> str:
 
 
 def days_words(weekdays: list[int]) -> str:
-    """ "every day", "Mon-Thu", "Sat-Sun", "Mon, Wed-Fri": runs of weekdays (0 is Monday) as people write them."""
+    """Weekdays (0 is Monday) as people write them: "every day", "Mon-Thu", "Sat-Sun", "Mon, Wed-Fri"."""
     if len(weekdays) == 7:
         return "every day"
     runs: list[list[int]] = []

@@ -57,7 +57,7 @@ class WeekDay:
     @property
     def short(self) -> str:
         """'Fri 25 Dec'."""
-        return f"{self.day:%a} {self.day.day} {self.day:%b}"
+        return _short(self.day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +139,12 @@ class Week:
     @property
     def last(self) -> date:
         return self.days[-1].day
+
+    @property
+    def span(self) -> str:
+        """'Mon 21 Dec to Sun 27 Dec 2026'; both years when the week crosses into the next."""
+        first = self.days[0].short + (f" {self.first.year}" if self.first.year != self.last.year else "")
+        return f"{first} to {self.days[-1].short} {self.last.year}"
 
 
 def week_of(line: Line, first: date) -> Week:

@@ -76,9 +76,7 @@ def week(line: str) -> str | tuple[str, int]:
         week=shown,
         sections=[(service_week, draw(shown, service_week)) for service_week in shown.services],
         error=error,
-        asked=request.args.get("from", ""),
         start=start,
         previous=start.moved(-1),
         next=start.moved(1),
-        days=DAYS,
     )
