@@ -1,1 +1,0 @@
-"""Alerts for administrators and text messages to callers."""

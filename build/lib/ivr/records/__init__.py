@@ -1,1 +1,0 @@
-"""Call records: the store (SQLAlchemy Core), what the webhooks record, and a call's story."""

@@ -1,1 +1,0 @@
-"""Web layer: Flask blueprints for the voice webhooks, health and admin."""
