@@ -155,6 +155,21 @@ def test_rollback_goes_back_and_is_logged(folder: Path, publisher: Publisher) ->
         publisher.rollback("ffff", NOW, "carol", "")
 
 
+def test_each_time_a_release_went_live_and_what_was_live_before(folder: Path, publisher: Publisher) -> None:
+    """made_live lists a release's entries newest first; live_before names the entry each one followed (none for the first)."""
+    first = publisher.publish(folder, NOW, "alice", "first")
+    divert(folder)
+    second = publisher.publish(folder, NOW, "bob", "MASH training")
+    publisher.rollback(first.digest, NOW, "carol", "training cancelled")
+    releases = publisher.releases
+    assert [(e.seq, e.action) for e in releases.made_live(first.digest)] == [(3, "rollback"), (1, "publish")]
+    assert [e.seq for e in releases.made_live(second.digest)] == [2]
+    assert releases.made_live(first.digest[:6]) == []  # the full digest only
+    before = releases.live_before(3)
+    assert before is not None and (before.seq, before.digest, before.by) == (2, second.digest, "bob")
+    assert releases.live_before(1) is None
+
+
 # -- the commands ----------------------------------------------------------------------------------
 
 

@@ -205,6 +205,8 @@ def test_showing_the_newest_n(admin_app: Any, monkeypatch: pytest.MonkeyPatch) -
         ("to-day=3&to-year=2027", [("#to-month", "Date to must include a month")]),
         ("to-day=x&to-month=3&to-year=2027", [("#to-day", "Date to must be a real date")]),
         ("from-day=3&from-month=3&from-year=27", [("#from-day", "Date from must be a real date")]),
+        ("to-day=31&to-month=12&to-year=9999", [("#to-day", "Date to must be a real date")]),
+        ("from-day=1_0&from-month=3&from-year=2027", [("#from-day", "Date from must be a real date")]),
         (
             "from-day=3&from-month=3&from-year=2027&to-day=2&to-month=3&to-year=2027",
             [("#to-day", "Date to must be the same as or after date from")],
@@ -219,7 +221,18 @@ def test_showing_the_newest_n(admin_app: Any, monkeypatch: pytest.MonkeyPatch) -
             ],
         ),
     ],
-    ids=["not_a_day", "day_only", "no_month", "letters", "two_digit_year", "to_before_from", "outcome", "three"],
+    ids=[
+        "not_a_day",
+        "day_only",
+        "no_month",
+        "letters",
+        "two_digit_year",
+        "last_day_of_9999",
+        "underscore",
+        "to_before_from",
+        "outcome",
+        "three",
+    ],
 )
 def test_bad_input_is_said_in_an_error_summary(admin_app: Any, query: str, errors: list[tuple[str, str]]) -> None:
     """A date that is not one, or a value not offered: 400, GOV.UK's error summary linking each field, never a 500."""

@@ -32,6 +32,7 @@ OUTCOMES = (
     ("none", "none: not ended yet"),
 )
 _PARTS = ("day", "month", "year")
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # four digits, and room for the day after the last day asked for
 
 
 def register(bp: Blueprint) -> None:
@@ -75,12 +76,15 @@ class DateTyped:
         if missing:
             said = " and ".join(missing)
             return Problem(f"{self.name}-{missing[0]}", f"{self.label} must include a {said}", tuple(missing))
+        wrong = Problem(f"{self.name}-day", f"{self.label} must be a real date", _PARTS)
+        numbers = (self.day, self.month, self.year)
+        # Plain digits only (int() would take "1_0" and other scripts' digits), and a year the next day also has.
+        if not all(part.isascii() and part.isdigit() for part in numbers) or not FIRST_YEAR <= int(self.year) <= LAST_YEAR:
+            return wrong
         try:
-            if len(self.year) != 4:
-                raise ValueError("a year of four digits")
             return date(int(self.year), int(self.month), int(self.day))
         except ValueError:
-            return Problem(f"{self.name}-day", f"{self.label} must be a real date", _PARTS)
+            return wrong
 
 
 @dataclass(frozen=True, slots=True)
